@@ -1,0 +1,54 @@
+# Two commands do everything on a fresh machine with Python 3.10+:
+#   make demo   segment a bundled sample scene with the embedded model
+#   make test   lint, unit tests (OpenCV 5.x and 4.x) and the notebooks (nbval)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The newest OpenCV 4.x, installed beside the default 5.x so the unit tests run on both.
+CV4_VERSION := 4.14.0.94
+CV4 := $(VENV)/opencv4
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: demo test lint unit unit-cv4 notebooks bench lab clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "error: Python 3.10+ is needed; set PYTHON=python3.x")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e '.[test,notebooks]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@touch $@
+
+$(CV4)/.installed: $(STAMP)
+	$(BIN)/python -m pip install -q --no-deps --target $(CV4) opencv-python-headless==$(CV4_VERSION)
+	@touch $@
+
+demo: $(STAMP)
+	@mkdir -p out
+	$(BIN)/maskrcnn-tutorial segment data/scene.png --out out/demo.png --json out/demo.json
+	@echo "open out/demo.png to see the result"
+
+lint: $(STAMP)
+	$(BIN)/ruff check maskrcnn_tutorial tests benchmarks notebooks
+	$(BIN)/ruff format --check maskrcnn_tutorial tests benchmarks notebooks
+
+unit: $(STAMP)
+	$(PYTEST) tests
+
+unit-cv4: $(CV4)/.installed
+	PYTHONPATH=$(CV4) $(PYTEST) tests -m "not notebooks" -p no:cacheprovider
+
+notebooks: $(STAMP)
+	$(PYTEST) --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg
+
+test: lint unit unit-cv4 notebooks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_postprocess.py
+	$(BIN)/python benchmarks/bench_forward.py
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache

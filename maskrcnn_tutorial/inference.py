@@ -1,0 +1,142 @@
+"""Loading a Mask R-CNN text graph with OpenCV DNN and running it.
+
+The same call loads both models: ``cv2.dnn.readNetFromTensorflow(weights.pb, graph.pbtxt)``.
+On OpenCV 5.x the default (new) engine only exposes a graph's last output and returns wrong
+tensors for the others, so :func:`read_net` asks for the classic engine where it exists.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from .errors import UserError
+
+if TYPE_CHECKING:
+    from .models import ModelSpec
+
+#: The three outputs every Mask R-CNN graph here provides, by layer name.
+OUTPUT_NAMES = ("detection_out_final", "detection_masks", "detection_out")
+
+TARGETS = {"cpu": cv2.dnn.DNN_TARGET_CPU, "opencl": cv2.dnn.DNN_TARGET_OPENCL}
+
+
+@dataclass
+class RawOutputs:
+    """What one forward pass returns, before any post-processing.
+
+    ``detection_out_final`` is [1, 1, N, 7] with rows [batch, class_id, score, x1, y1, x2, y2]
+    (corners normalised to [0, 1]); ``detection_masks`` is [N, C, 15, 15] sigmoid
+    probabilities; ``detection_out`` holds the stage-1 proposals in the 7-column layout.
+    """
+
+    detection_out_final: np.ndarray
+    detection_masks: np.ndarray
+    detection_out: np.ndarray
+    blob_shape: tuple[int, ...]
+    image_shape: tuple[int, int]
+    """(height, width) of the image the outputs belong to."""
+    time_ms: float
+
+    def as_arrays(self) -> dict[str, np.ndarray]:
+        """The three tensors under their layer names (the ``--raw`` .npz layout)."""
+        return {name: getattr(self, name) for name in OUTPUT_NAMES}
+
+
+def read_net(weights: str, config: str) -> cv2.dnn.Net:
+    """``readNetFromTensorflow`` with the classic engine on OpenCV 5.x (see module docstring)."""
+    try:
+        if hasattr(cv2.dnn, "ENGINE_CLASSIC"):
+            return cv2.dnn.readNetFromTensorflow(weights, config, engine=cv2.dnn.ENGINE_CLASSIC)
+        return cv2.dnn.readNetFromTensorflow(weights, config)
+    except cv2.error as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown error"
+        raise UserError(
+            f"cannot load model files {weights} and {config} ({reason}); "
+            "they are missing or corrupt: fetch the model again"
+        ) from None
+
+
+def make_blob(image: np.ndarray, input_size: tuple[int, int] | None = None) -> np.ndarray:
+    """The network's input: NCHW float32, RGB order, pixel values 0..255 (the graph scales).
+
+    ``input_size`` (width, height) resizes the image first; ``None`` keeps its size, as the
+    LearnOpenCV tutorial does for the COCO model.
+    """
+    if input_size is not None:
+        image = cv2.resize(image, input_size, interpolation=cv2.INTER_LINEAR)
+    return cv2.dnn.blobFromImage(image, swapRB=True, crop=False)
+
+
+@dataclass
+class Model:
+    """A loaded network plus the spec it came from."""
+
+    spec: ModelSpec
+    net: cv2.dnn.Net
+    target: str = "cpu"
+    notices: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, spec: ModelSpec, target: str = "cpu") -> Model:
+        """Read ``spec``'s files and pick a DNN target (falling back to cpu with a notice)."""
+        if not spec.available:
+            missing = next(path for path in spec.files if not path.is_file())
+            raise UserError(
+                f"model {spec.name!r} is not available ({missing} is missing); "
+                f"get it with: {spec.how_to_get}"
+            )
+        if target not in TARGETS:
+            raise UserError(f"unknown target {target!r}; choose one of: {', '.join(TARGETS)}")
+        net = read_net(str(spec.weights), str(spec.config))
+        model = cls(spec=spec, net=net)
+        model.set_target(target)
+        return model
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.spec.labels
+
+    def set_target(self, target: str) -> None:
+        """Run on ``cpu`` or ``opencl``; an unavailable OpenCL device falls back to cpu."""
+        if target == "opencl" and not cv2.ocl.haveOpenCL():
+            self.notices.append("OpenCL is not available here; running on the CPU instead")
+            target = "cpu"
+        self.net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
+        self.net.setPreferableTarget(TARGETS[target])
+        self.target = target
+
+    def forward(self, image: np.ndarray) -> RawOutputs:
+        """Run the network on a BGR uint8 image and return its raw outputs."""
+        blob = make_blob(image, self.spec.input_size)
+        start = time.perf_counter()
+        self.net.setInput(blob)
+        final, masks, proposals = self.net.forward(list(OUTPUT_NAMES))
+        elapsed = (time.perf_counter() - start) * 1000.0
+        return RawOutputs(
+            detection_out_final=final,
+            detection_masks=masks,
+            detection_out=proposals,
+            blob_shape=tuple(blob.shape),
+            image_shape=(image.shape[0], image.shape[1]),
+            time_ms=elapsed,
+        )
+
+    def layer_profile(self) -> list[tuple[str, str, float]]:
+        """(layer name, layer type, milliseconds) of the last forward pass, in graph order."""
+        _, timings = self.net.getPerfProfile()
+        ticks_per_ms = cv2.getTickFrequency() / 1000.0
+        names = self.net.getLayerNames()
+        rows = []
+        for name, ticks in zip(names, np.asarray(timings).ravel(), strict=False):
+            layer = self.net.getLayer(name)
+            rows.append((name, layer.type, float(ticks) / ticks_per_ms))
+        return rows

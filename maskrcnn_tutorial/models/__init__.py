@@ -1,0 +1,128 @@
+"""The model registry: named models behind one interface.
+
+Two models share the same files and the same loading call,
+``cv2.dnn.readNetFromTensorflow(weights.pb, graph.pbtxt)``:
+
+- ``coco``: the real TensorFlow Mask R-CNN Inception V2 trained on MS COCO (90 class slots). Its
+  files are not shipped; ``maskrcnn-tutorial fetch coco`` puts them in the cache directory.
+- ``shapes``: a small Mask R-CNN this project trains on synthetic scenes, shipped inside the
+  package, so everything works offline.
+
+The cache directory is ``$MASKRCNN_TUTORIAL_CACHE`` if set, else
+``$XDG_CACHE_HOME/maskrcnn_tutorial`` (``~/.cache/maskrcnn_tutorial``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import UserError
+from ..labels import COCO_LABELS
+
+if TYPE_CHECKING:
+    from ..inference import Model
+
+CACHE_ENV = "MASKRCNN_TUTORIAL_CACHE"
+COCO_NAME = "mask_rcnn_inception_v2_coco_2018_01_28"
+SHAPES_DIR = Path(__file__).resolve().parent / "shapes"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Where a model's files are and how to read its outputs."""
+
+    name: str
+    description: str
+    weights: Path
+    config: Path
+    labels: tuple[str, ...]
+    input_size: tuple[int, int] | None
+    """(width, height) the blob is resized to; ``None`` feeds the frame at its own size."""
+    how_to_get: str
+
+    @property
+    def available(self) -> bool:
+        """True when both files are in place."""
+        return self.weights.is_file() and self.config.is_file()
+
+    @property
+    def files(self) -> tuple[Path, Path]:
+        return (self.weights, self.config)
+
+
+def cache_dir() -> Path:
+    """The directory that holds fetched models (see the module docstring)."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "maskrcnn_tutorial"
+
+
+def coco_spec(cache: Path | None = None) -> ModelSpec:
+    """The real COCO model, expected under ``cache`` (default: :func:`cache_dir`)."""
+    folder = (cache or cache_dir()) / COCO_NAME
+    return ModelSpec(
+        name="coco",
+        description="TensorFlow Mask R-CNN Inception V2, trained on MS COCO",
+        weights=folder / "frozen_inference_graph.pb",
+        config=folder / f"{COCO_NAME}.pbtxt",
+        labels=COCO_LABELS,
+        input_size=None,
+        how_to_get="maskrcnn-tutorial fetch coco  (offline: fetch coco --from TARBALL)",
+    )
+
+
+def shapes_spec() -> ModelSpec:
+    """The embedded model trained on synthetic shapes (shipped with the package)."""
+    meta_file = SHAPES_DIR / "model.json"
+    meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+    size = meta.get("input_size")
+    return ModelSpec(
+        name="shapes",
+        description="small Mask R-CNN trained on synthetic shapes (embedded)",
+        weights=SHAPES_DIR / "shapes.pb",
+        config=SHAPES_DIR / "shapes.pbtxt",
+        labels=tuple(meta.get("labels", ())),
+        input_size=(int(size[0]), int(size[1])) if size else None,
+        how_to_get="ships inside the package",
+    )
+
+
+def registry() -> dict[str, ModelSpec]:
+    """All known models by name, read afresh (the cache directory may change)."""
+    return {"coco": coco_spec(), "shapes": shapes_spec()}
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The spec of model ``name``; a :class:`UserError` for an unknown name."""
+    models = registry()
+    if name not in models:
+        raise UserError(f"unknown model {name!r}; choose one of: {', '.join(models)}")
+    return models[name]
+
+
+def default_model_name() -> str:
+    """``coco`` when its files are in place, else the embedded ``shapes``."""
+    return "coco" if coco_spec().available else "shapes"
+
+
+def default_model_notice() -> str | None:
+    """One line saying the embedded model is in use and how to get ``coco``; None if it's coco."""
+    if default_model_name() == "coco":
+        return None
+    return (
+        "using the embedded 'shapes' model; for the real COCO model run "
+        "'maskrcnn-tutorial fetch coco'"
+    )
+
+
+def load_model(name: str | None = None, target: str = "cpu") -> Model:
+    """Load model ``name`` (default: :func:`default_model_name`) ready for inference."""
+    from ..inference import Model
+
+    spec = get_spec(name or default_model_name())
+    return Model.load(spec, target=target)

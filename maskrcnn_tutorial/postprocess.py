@@ -1,0 +1,164 @@
+"""From raw network outputs to detections, with the LearnOpenCV tutorial's semantics.
+
+For every row of ``detection_out_final`` whose score is above the confidence threshold:
+
+1. scale the normalised corners to pixels (``int(W * x1)``, ...) and clamp them to the frame;
+2. take the 15x15 mask of the *detected* class (``detection_masks[i, class_id]``);
+3. resize it to the box, ``(right - left + 1, bottom - top + 1)`` pixels, bilinearly;
+4. keep the pixels above the mask threshold.
+
+Nothing here runs the network, so re-thresholding a stored :class:`RawOutputs` is cheap:
+that is what the notebooks' sliders do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .errors import UserError
+from .inference import RawOutputs
+
+DEFAULT_CONF_THRESHOLD = 0.5
+DEFAULT_MASK_THRESHOLD = 0.3
+
+
+@dataclass
+class Detections:
+    """The detections of one image, sorted as the network sorted them (by score).
+
+    ``boxes`` are inclusive pixel corners ``[left, top, right, bottom]``; ``box_masks[i]`` is
+    detection i's boolean mask inside its box (shape ``(bottom-top+1, right-left+1)``);
+    ``small_masks[i]`` is the raw 15x15 class-specific probability mask it came from.
+    """
+
+    class_ids: np.ndarray
+    scores: np.ndarray
+    boxes: np.ndarray
+    box_masks: list[np.ndarray]
+    small_masks: np.ndarray
+    labels: list[str]
+    image_shape: tuple[int, int]
+    rows: np.ndarray
+    """Index of each detection's row in ``detection_out_final`` (and ``detection_masks``)."""
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def full_mask(self, i: int) -> np.ndarray:
+        """Detection i's mask pasted into a full-size (H, W) boolean image."""
+        full = np.zeros(self.image_shape, dtype=bool)
+        left, top, right, bottom = self.boxes[i]
+        full[top : bottom + 1, left : right + 1] = self.box_masks[i]
+        return full
+
+    @property
+    def masks(self) -> np.ndarray:
+        """All masks at full size, (N, H, W) boolean (allocates N*H*W bytes)."""
+        full = np.zeros((len(self), *self.image_shape), dtype=bool)
+        for i in range(len(self)):
+            full[i] = self.full_mask(i)
+        return full
+
+    @property
+    def mask_areas(self) -> np.ndarray:
+        """Number of mask pixels of each detection."""
+        return np.array([int(m.sum()) for m in self.box_masks], dtype=np.int64)
+
+    def select(self, keep: np.ndarray | Sequence[int]) -> Detections:
+        """A subset, by boolean mask or indices, in the same order."""
+        index = np.flatnonzero(keep) if np.asarray(keep).dtype == bool else np.asarray(keep, int)
+        return Detections(
+            class_ids=self.class_ids[index],
+            scores=self.scores[index],
+            boxes=self.boxes[index],
+            box_masks=[self.box_masks[i] for i in index],
+            small_masks=self.small_masks[index],
+            labels=[self.labels[i] for i in index],
+            image_shape=self.image_shape,
+            rows=self.rows[index],
+        )
+
+
+def check_threshold(name: str, value: float) -> float:
+    """``value`` if it lies in [0, 1], else a :class:`UserError` naming ``name``."""
+    if not 0.0 <= value <= 1.0 or value != value:
+        raise UserError(f"{name} must be between 0 and 1, got {value}")
+    return float(value)
+
+
+def pixel_box(row: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
+    """A detection row's normalised corners as inclusive pixel corners, clamped to the frame."""
+    left = min(max(int(width * row[3]), 0), width - 1)
+    top = min(max(int(height * row[4]), 0), height - 1)
+    right = min(max(int(width * row[5]), left), width - 1)
+    bottom = min(max(int(height * row[6]), top), height - 1)
+    return left, top, right, bottom
+
+
+def paste_mask(
+    small_mask: np.ndarray,
+    box: tuple[int, int, int, int],
+    mask_threshold: float,
+    interpolation: int = cv2.INTER_LINEAR,
+) -> np.ndarray:
+    """Resize a 15x15 probability mask to its box and threshold it (boolean, box-sized)."""
+    left, top, right, bottom = box
+    size = (right - left + 1, bottom - top + 1)
+    resized = cv2.resize(
+        small_mask.astype(np.float32, copy=False), size, interpolation=interpolation
+    )
+    return resized > mask_threshold
+
+
+def postprocess(
+    raw: RawOutputs,
+    image_shape: tuple[int, int] | None = None,
+    labels: Sequence[str] = (),
+    conf_threshold: float = DEFAULT_CONF_THRESHOLD,
+    mask_threshold: float = DEFAULT_MASK_THRESHOLD,
+    interpolation: int = cv2.INTER_LINEAR,
+) -> Detections:
+    """Detections above ``conf_threshold`` with masks thresholded at ``mask_threshold``.
+
+    ``image_shape`` (height, width) defaults to the shape of the image that was run.
+    ``labels`` names class ids; ids without a name are labelled by their number.
+    """
+    check_threshold("confidence threshold", conf_threshold)
+    check_threshold("mask threshold", mask_threshold)
+    height, width = image_shape or raw.image_shape
+    rows = raw.detection_out_final.reshape(-1, 7)
+    masks = raw.detection_masks
+    index = np.flatnonzero(rows[:, 2] > conf_threshold)
+    class_ids = rows[index, 1].astype(np.int64)
+    if len(index) and (class_ids.max() >= masks.shape[1] or class_ids.min() < 0):
+        raise UserError(
+            f"class id {class_ids.max()} has no mask among {masks.shape[1]} classes; "
+            "the model's weights and text graph do not belong together"
+        )
+    boxes = np.array([pixel_box(rows[i], width, height) for i in index], dtype=np.int64)
+    small = masks[index, class_ids] if len(index) else np.zeros((0, *masks.shape[2:]), np.float32)
+    box_masks = [
+        paste_mask(small[k], tuple(boxes[k]), mask_threshold, interpolation)
+        for k in range(len(index))
+    ]
+    return Detections(
+        class_ids=class_ids,
+        scores=rows[index, 2].astype(np.float32),
+        boxes=boxes.reshape(-1, 4),
+        box_masks=box_masks,
+        small_masks=small.astype(np.float32, copy=False),
+        labels=[label_of(labels, c) for c in class_ids],
+        image_shape=(int(height), int(width)),
+        rows=index,
+    )
+
+
+def label_of(labels: Sequence[str], class_id: int) -> str:
+    """The name of ``class_id``, or the number itself when there is no name."""
+    if 0 <= class_id < len(labels) and labels[class_id]:
+        return labels[class_id]
+    return str(int(class_id))

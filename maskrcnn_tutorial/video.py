@@ -51,11 +51,9 @@ def image_source(path: str | Path) -> FrameSource:
     return FrameSource(str(path), "image", 0.0, 1, lambda: iter([image]))
 
 
-def capture_source(
-    target: str | int, kind: str, opener: Callable = cv2.VideoCapture
-) -> FrameSource:
+def capture_source(target: str | int, kind: str, opener: Callable | None = None) -> FrameSource:
     """Frames from ``cv2.VideoCapture(target)``: a video file path or a camera index."""
-    capture = opener(target)
+    capture = (opener or cv2.VideoCapture)(target)
     if not capture.isOpened():
         capture.release()
         what = f"camera {target}" if kind == "webcam" else f"video {target}"

@@ -1,0 +1,44 @@
+"""Shared test helpers: raw network outputs built by hand, so post-processing and drawing are
+tested without running a network."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from maskrcnn_tutorial.inference import RawOutputs
+
+
+def make_raw(
+    rows: list[list[float]],
+    masks: np.ndarray | None = None,
+    image_shape: tuple[int, int] = (100, 200),
+    n: int = 100,
+    classes: int = 3,
+) -> RawOutputs:
+    """RawOutputs whose first rows are ``rows`` ([class_id, score, x1, y1, x2, y2]) and the rest
+    zero, as DetectionOutput pads them. ``masks`` defaults to all-ones (every pixel in)."""
+    final = np.zeros((1, 1, n, 7), np.float32)
+    for i, row in enumerate(rows):
+        final[0, 0, i, 1:] = row
+    if masks is None:
+        masks = np.ones((n, classes, 15, 15), np.float32)
+    return RawOutputs(
+        detection_out_final=final,
+        detection_masks=masks.astype(np.float32),
+        detection_out=np.zeros((1, 1, n, 7), np.float32),
+        blob_shape=(1, 3, *image_shape),
+        image_shape=image_shape,
+        time_ms=1.0,
+    )
+
+
+@pytest.fixture
+def raw_two():
+    """Two detections in a 100x200 image: class 1 at the left (score .9), class 2 (score .6)."""
+    masks = np.zeros((100, 3, 15, 15), np.float32)
+    masks[0, 1, 3:12, 3:12] = 0.9  # a filled square in the detected class's slice
+    masks[0, 2] = 1.0  # another class's slice: must be ignored
+    masks[1, 2, :, :] = np.linspace(0, 1, 15)[None, :]  # a left-to-right ramp
+    rows = [[1, 0.9, 0.05, 0.1, 0.45, 0.8], [2, 0.6, 0.5, 0.2, 0.95, 0.9]]
+    return make_raw(rows, masks)

@@ -1,0 +1,106 @@
+import cv2
+import numpy as np
+import pytest
+
+from maskrcnn_tutorial.errors import UserError
+from maskrcnn_tutorial.postprocess import paste_mask, pixel_box, postprocess
+
+from .conftest import make_raw
+
+
+def test_confidence_threshold_is_strict(raw_two):
+    assert len(postprocess(raw_two, conf_threshold=0.5)) == 2
+    assert len(postprocess(raw_two, conf_threshold=0.6)) == 1  # score > conf, as the tutorial
+    assert len(postprocess(raw_two, conf_threshold=0.95)) == 0
+
+
+def test_boxes_are_scaled_like_the_tutorial(raw_two):
+    dets = postprocess(raw_two)
+    # int(W * x1) etc. on a 100x200 (h x w) image
+    assert dets.boxes.tolist() == [[10, 10, 90, 80], [100, 20, 190, 90]]
+    assert dets.rows.tolist() == [0, 1]
+    assert dets.class_ids.tolist() == [1, 2]
+
+
+def test_boxes_are_clamped_to_the_frame():
+    assert pixel_box(np.array([0, 0, 0, -0.2, -0.1, 1.3, 1.5]), 200, 100) == (0, 0, 199, 99)
+
+
+def test_the_detected_class_slice_is_used(raw_two):
+    dets = postprocess(raw_two)
+    np.testing.assert_array_equal(dets.small_masks[0], raw_two.detection_masks[0, 1])
+    # slice 2 of detection 0 is all ones; slice 1 is a square, so the pasted mask has a border
+    assert not dets.box_masks[0].all()
+    assert dets.box_masks[0].any()
+
+
+def test_mask_is_resized_to_the_box_plus_one(raw_two):
+    dets = postprocess(raw_two)
+    left, top, right, bottom = dets.boxes[0]
+    assert dets.box_masks[0].shape == (bottom - top + 1, right - left + 1)
+    expected = cv2.resize(raw_two.detection_masks[0, 1], (right - left + 1, bottom - top + 1)) > 0.3
+    np.testing.assert_array_equal(dets.box_masks[0], expected)
+
+
+def test_mask_threshold_moves_the_edge(raw_two):
+    low = postprocess(raw_two, mask_threshold=0.2).box_masks[1]
+    high = postprocess(raw_two, mask_threshold=0.8).box_masks[1]
+    assert high.sum() < low.sum()
+    assert not (high & ~low).any()  # a higher threshold only removes pixels
+
+
+def test_full_masks_sit_inside_their_boxes(raw_two):
+    dets = postprocess(raw_two)
+    full = dets.masks
+    assert full.shape == (2, 100, 200)
+    for mask, (left, top, right, bottom) in zip(full, dets.boxes, strict=True):
+        outside = mask.copy()
+        outside[top : bottom + 1, left : right + 1] = False
+        assert not outside.any()
+    assert dets.mask_areas.tolist() == [int(m.sum()) for m in full]
+
+
+def test_labels_fall_back_to_the_number(raw_two):
+    dets = postprocess(raw_two, labels=["a", "b"])
+    assert dets.labels == ["b", "2"]
+
+
+def test_zero_detections_is_a_normal_result():
+    dets = postprocess(make_raw([]))
+    assert len(dets) == 0
+    assert dets.masks.shape == (0, 100, 200)
+    assert dets.small_masks.shape == (0, 15, 15)
+
+
+def test_select_keeps_order_and_fields(raw_two):
+    dets = postprocess(raw_two, labels=["a", "b", "c"])
+    picked = dets.select(dets.scores > 0.7)
+    assert picked.labels == ["b"]
+    assert picked.rows.tolist() == [0]
+    assert dets.select([1]).labels == ["c"]
+
+
+def test_image_shape_can_differ_from_the_blob(raw_two):
+    dets = postprocess(raw_two, image_shape=(50, 100))
+    assert dets.boxes.tolist()[0] == [5, 5, 45, 40]
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan")])
+def test_thresholds_outside_unit_interval_are_refused(raw_two, bad):
+    with pytest.raises(UserError, match="between 0 and 1"):
+        postprocess(raw_two, conf_threshold=bad)
+    with pytest.raises(UserError, match="between 0 and 1"):
+        postprocess(raw_two, mask_threshold=bad)
+
+
+def test_class_ids_beyond_the_mask_tensor_are_refused():
+    with pytest.raises(UserError, match="do not belong together"):
+        postprocess(make_raw([[7, 0.9, 0.1, 0.1, 0.5, 0.5]]))
+
+
+def test_paste_mask_uses_the_interpolation():
+    small = np.zeros((15, 15), np.float32)
+    small[5:10, 5:10] = 1.0
+    nearest = paste_mask(small, (0, 0, 59, 59), 0.3, cv2.INTER_NEAREST)
+    linear = paste_mask(small, (0, 0, 59, 59), 0.3, cv2.INTER_LINEAR)
+    assert nearest.sum() != linear.sum()

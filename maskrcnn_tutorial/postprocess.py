@@ -45,6 +45,42 @@ class Detections:
     rows: np.ndarray
     """Index of each detection's row in ``detection_out_final`` (and ``detection_masks``)."""
 
+    @classmethod
+    def from_masks(
+        cls,
+        class_ids: Sequence[int],
+        masks: np.ndarray,
+        labels: Sequence[str] = (),
+        scores: Sequence[float] | None = None,
+    ) -> Detections:
+        """Detections made from full-size masks, e.g. a scene's ground truth, so they can be
+        drawn and compared like predictions. Each ``small_masks`` entry is the mask squeezed
+        into 15x15, what the network's mask head could at best represent."""
+        masks = np.asarray(masks, dtype=bool)
+        boxes, crops, small = [], [], []
+        for mask in masks:
+            ys, xs = np.nonzero(mask)
+            box = (xs.min(), ys.min(), xs.max(), ys.max()) if len(xs) else (0, 0, 0, 0)
+            crop = mask[box[1] : box[3] + 1, box[0] : box[2] + 1]
+            boxes.append(box)
+            crops.append(crop)
+            small.append(
+                cv2.resize(crop.astype(np.float32), (15, 15), interpolation=cv2.INTER_AREA)
+            )
+        ids = np.asarray(class_ids, dtype=np.int64).reshape(-1)
+        return cls(
+            class_ids=ids,
+            scores=np.ones(len(ids), np.float32)
+            if scores is None
+            else np.asarray(scores, np.float32),
+            boxes=np.asarray(boxes, dtype=np.int64).reshape(-1, 4),
+            box_masks=crops,
+            small_masks=np.asarray(small, np.float32).reshape(-1, 15, 15),
+            labels=[label_of(labels, c) for c in ids],
+            image_shape=(int(masks.shape[1]), int(masks.shape[2])),
+            rows=np.arange(len(ids)),
+        )
+
     def __len__(self) -> int:
         return len(self.scores)
 

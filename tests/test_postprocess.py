@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from maskrcnn_tutorial.errors import UserError
-from maskrcnn_tutorial.postprocess import paste_mask, pixel_box, postprocess
+from maskrcnn_tutorial.postprocess import Detections, paste_mask, pixel_box, postprocess
 
 from .conftest import make_raw
 
@@ -104,3 +104,17 @@ def test_paste_mask_uses_the_interpolation():
     nearest = paste_mask(small, (0, 0, 59, 59), 0.3, cv2.INTER_NEAREST)
     linear = paste_mask(small, (0, 0, 59, 59), 0.3, cv2.INTER_LINEAR)
     assert nearest.sum() != linear.sum()
+
+
+def test_from_masks_round_trips_ground_truth():
+    masks = np.zeros((2, 40, 50), bool)
+    masks[0, 5:15, 10:30] = True
+    masks[1, 20:39, 0:7] = True
+    masks[1, 25:30, 2:5] = False  # a hole
+    dets = Detections.from_masks([3, 1], masks, labels=["a", "b", "c", "d"])
+    assert dets.boxes.tolist() == [[10, 5, 29, 14], [0, 20, 6, 38]]
+    np.testing.assert_array_equal(dets.masks, masks)
+    assert dets.labels == ["d", "b"]
+    assert dets.scores.tolist() == [1.0, 1.0]
+    assert dets.small_masks.shape == (2, 15, 15)
+    assert dets.small_masks[1].min() < 1.0  # the hole survives the squeeze, partly

@@ -1,0 +1,173 @@
+"""Interactive explorers for notebooks: ipywidgets around plain render functions.
+
+Each explorer is a render function (arguments in, picture out: testable and usable headless)
+wrapped by a factory that adds sliders. Moving a slider re-runs only post-processing and
+drawing on stored raw outputs, never the network.
+
+``ipywidgets.interactive`` catches a callback's exceptions and only shows them inside the
+widget, so a broken explorer would still "pass". These factories do not use it: they render
+once directly (an error fails the cell) and a later error is shown as a traceback *and*
+re-raised.
+"""
+
+from __future__ import annotations
+
+import functools
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import cv2
+import ipywidgets as widgets
+import numpy as np
+
+from .draw import COLOR_MODES, annotate
+from .inference import RawOutputs
+from .postprocess import DEFAULT_CONF_THRESHOLD, DEFAULT_MASK_THRESHOLD, postprocess
+
+
+def to_png(image: np.ndarray) -> bytes:
+    """PNG bytes of a BGR image (what an ``ipywidgets.Image`` shows)."""
+    ok, data = cv2.imencode(".png", image)
+    if not ok:
+        raise ValueError("could not encode the picture as PNG")
+    return data.tobytes()
+
+
+# --- render functions -------------------------------------------------------------------------
+
+
+def render_overlay(
+    image: np.ndarray,
+    raw: RawOutputs,
+    labels: Sequence[str],
+    conf_threshold: float = DEFAULT_CONF_THRESHOLD,
+    mask_threshold: float = DEFAULT_MASK_THRESHOLD,
+    alpha: float = 0.5,
+    colors: str = "class",
+    contours: bool = True,
+    boxes: bool = True,
+) -> np.ndarray:
+    """The image annotated with the detections that pass the thresholds."""
+    dets = postprocess(raw, image.shape[:2], labels, conf_threshold, mask_threshold)
+    return annotate(
+        image, dets, colors=colors, alpha=alpha, contours=contours, boxes=boxes, legend=True
+    )
+
+
+def heatmap(probabilities: np.ndarray, scale: int) -> np.ndarray:
+    """A [0, 1] array as a BGR colour map (viridis), each cell ``scale`` pixels wide."""
+    grey = np.clip(probabilities * 255.0, 0, 255).astype(np.uint8)
+    big = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+    return cv2.applyColorMap(big, cv2.COLORMAP_VIRIDIS)
+
+
+def render_mask_grid(
+    raw: RawOutputs, row: int, labels: Sequence[str] = (), scale: int = 4, columns: int = 10
+) -> np.ndarray:
+    """Every class's 15x15 mask of detection ``row`` as a grid of heat maps.
+
+    The slice of the class the detection was assigned to is framed in white: that is the only
+    one post-processing uses.
+    """
+    masks = raw.detection_masks[row]
+    detected = int(raw.detection_out_final[0, 0, row, 1])
+    cell = masks.shape[-1] * scale + 4
+    rows = -(-len(masks) // columns)
+    grid = np.zeros((rows * cell, columns * cell, 3), np.uint8)
+    for k, mask in enumerate(masks):
+        y, x = (k // columns) * cell, (k % columns) * cell
+        grid[y + 2 : y + cell - 2, x + 2 : x + cell - 2] = heatmap(mask, scale)
+        if k == detected:
+            cv2.rectangle(grid, (x, y), (x + cell - 1, y + cell - 1), (255, 255, 255), 2)
+    return grid
+
+
+# --- factories --------------------------------------------------------------------------------
+
+
+def loud(callback: Callable[..., Any], output: widgets.Output) -> Callable[..., Any]:
+    """Wrap a widget callback so an exception is shown in ``output`` and raised again."""
+
+    @functools.wraps(callback)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except Exception:
+            output.clear_output()
+            output.append_stderr(traceback.format_exc())
+            raise
+
+    return wrapper
+
+
+def slider(
+    description: str, value: float, minimum: float = 0.0, maximum: float = 1.0, step: float = 0.05
+) -> widgets.FloatSlider:
+    """A float slider that only reports when released (no flood of renders while dragging)."""
+    return widgets.FloatSlider(
+        value=value,
+        min=minimum,
+        max=maximum,
+        step=step,
+        description=description,
+        continuous_update=False,
+        style={"description_width": "initial"},
+    )
+
+
+def overlay_explorer(image: np.ndarray, raw: RawOutputs, labels: Sequence[str]) -> widgets.VBox:
+    """Sliders for confidence, mask threshold and blend alpha, colour mode and contours,
+    above the annotated picture (:func:`render_overlay`)."""
+    controls = {
+        "conf_threshold": slider("confidence threshold", DEFAULT_CONF_THRESHOLD),
+        "mask_threshold": slider("mask threshold", DEFAULT_MASK_THRESHOLD),
+        "alpha": slider("mask blend alpha", 0.5),
+        "colors": widgets.ToggleButtons(options=COLOR_MODES, value="class", description="colours"),
+        "contours": widgets.Checkbox(value=True, description="contours"),
+    }
+    view = widgets.Image(format="png")
+    errors = widgets.Output()
+
+    def update(_change: Any = None) -> None:
+        values = {name: control.value for name, control in controls.items()}
+        view.value = to_png(render_overlay(image, raw, labels, **values))
+        errors.clear_output()
+
+    update()
+    handler = loud(update, errors)
+    for control in controls.values():
+        control.observe(handler, names="value")
+    box = widgets.VBox([*controls.values(), view, errors])
+    box.controls, box.view = controls, view  # for tests and notebooks
+    return box
+
+
+def mask_browser(
+    raw: RawOutputs, labels: Sequence[str], conf_threshold: float = DEFAULT_CONF_THRESHOLD
+) -> widgets.VBox:
+    """Pick a detection; see its 15x15 masks for every class (:func:`render_mask_grid`)."""
+    rows = np.flatnonzero(raw.detection_out_final[0, 0, :, 2] > conf_threshold)
+    if len(rows) == 0:
+        rows = np.array([0])
+    names = [
+        f"#{int(r)} {labels[int(raw.detection_out_final[0, 0, r, 1])]} "
+        f"{raw.detection_out_final[0, 0, r, 2]:.2f}"
+        if int(raw.detection_out_final[0, 0, r, 1]) < len(labels)
+        else f"#{int(r)}"
+        for r in rows
+    ]
+    chooser = widgets.Dropdown(
+        options=list(zip(names, rows.tolist(), strict=True)), description="detection"
+    )
+    view = widgets.Image(format="png")
+    errors = widgets.Output()
+
+    def update(_change: Any = None) -> None:
+        view.value = to_png(render_mask_grid(raw, chooser.value, labels))
+
+    update()
+    chooser.observe(loud(update, errors), names="value")
+    box = widgets.VBox([chooser, view, errors])
+    box.controls, box.view = {"detection": chooser}, view
+    return box

@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+from maskrcnn_tutorial import widgets
+
+from .conftest import make_raw
+
+LABELS = ["zero", "one", "two"]
+
+
+@pytest.fixture
+def image():
+    return np.full((100, 200, 3), 90, np.uint8)
+
+
+def test_render_overlay_follows_the_thresholds(raw_two, image):
+    both = widgets.render_overlay(image, raw_two, LABELS, conf_threshold=0.5)
+    one = widgets.render_overlay(image, raw_two, LABELS, conf_threshold=0.7)
+    none = widgets.render_overlay(image, raw_two, LABELS, conf_threshold=0.95)
+    assert not np.array_equal(both, one)
+    np.testing.assert_array_equal(none, image)
+    loose = widgets.render_overlay(image, raw_two, LABELS, mask_threshold=0.1, boxes=False)
+    tight = widgets.render_overlay(image, raw_two, LABELS, mask_threshold=0.9, boxes=False)
+    assert (loose != image).any(axis=2).sum() > (tight != image).any(axis=2).sum()
+
+
+def test_mask_grid_frames_the_detected_class(raw_two):
+    grid = widgets.render_mask_grid(raw_two, 0, LABELS, scale=2, columns=3)
+    cell = 15 * 2 + 4
+    assert grid.shape == (cell, 3 * cell, 3)
+    # detection 0 is class 1: its cell (column 1) has the white frame, the others do not
+    assert (grid[0, cell : 2 * cell] == 255).all()
+    assert not (grid[0, :cell] == 255).all()
+
+
+def test_overlay_explorer_rerenders_on_slider_moves(raw_two, image):
+    box = widgets.overlay_explorer(image, raw_two, LABELS)
+    first = bytes(box.view.value)
+    assert bytes(first).startswith(b"\x89PNG")
+    box.controls["mask_threshold"].value = 0.9
+    assert bytes(box.view.value) != first
+    box.controls["colors"].value = "instance"
+    box.controls["contours"].value = False
+
+
+def test_explorer_errors_are_loud(raw_two, image, monkeypatch):
+    box = widgets.overlay_explorer(image, raw_two, LABELS)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("render failed")
+
+    monkeypatch.setattr(widgets, "render_overlay", broken)
+    with pytest.raises(RuntimeError, match="render failed"):
+        box.controls["alpha"].value = 0.2
+    errors = box.children[-1]
+    assert "render failed" in "".join(o.get("text", "") for o in errors.outputs)
+
+
+def test_mask_browser_lists_detections_above_threshold(raw_two):
+    box = widgets.mask_browser(raw_two, LABELS, conf_threshold=0.5)
+    chooser = box.controls["detection"]
+    assert [value for _, value in chooser.options] == [0, 1]
+    first = bytes(box.view.value)
+    chooser.value = 1
+    assert bytes(box.view.value) != first
+
+
+def test_mask_browser_with_no_detections_still_shows_row_zero():
+    box = widgets.mask_browser(make_raw([]), LABELS)
+    assert bytes(box.view.value).startswith(b"\x89PNG")

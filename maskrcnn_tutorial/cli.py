@@ -50,7 +50,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     print(f"cache directory: {models.cache_dir()}  (set ${models.CACHE_ENV} to change)")
     for spec in models.registry().values():
         mark = "*" if spec.name == default else " "
-        state = "available" if spec.available else "not fetched"
+        state = "available" if spec.available else "missing"
         print(
             f"{mark} {spec.name:<7} {len(spec.labels):>3} classes  {state:<11}  {spec.description}"
         )

@@ -161,7 +161,7 @@ def _random_shape(rng: np.random.Generator, size: tuple[int, int], bg_mean: np.n
 
 def _random_layout(rng: np.random.Generator, size: tuple[int, int], bg_mean: np.ndarray,
                    max_objects: int) -> list[_Shape]:
-    """Objects for one scene; about half the scenes get a touching or overlapping same-class pair."""
+    """Objects for one scene; many scenes get a touching or overlapping same-class pair."""
     count = int(rng.integers(2, max_objects + 1))
     shapes: list[_Shape] = []
     while len(shapes) < count:
@@ -179,14 +179,14 @@ def _render(rng: np.random.Generator, background: np.ndarray, shapes: list[_Shap
     img = background.copy()
     full = [_full_mask(s, size) for s in shapes]
     shade = rng.standard_normal((*size, 1), dtype=np.float32) * 6
-    for shape, mask in zip(shapes, full):
+    for shape, mask in zip(shapes, full, strict=True):
         img[mask] = np.asarray(shape.colour, np.float32) + shade[mask]
     img += rng.standard_normal(img.shape, dtype=np.float32) * rng.uniform(3, 10)
     image = np.clip(img, 0, 255).astype(np.uint8)
 
     covered = np.zeros(size, bool)
     kept: list[tuple[int, np.ndarray]] = []
-    for shape, mask in zip(reversed(shapes), reversed(full)):
+    for shape, mask in zip(reversed(shapes), reversed(full), strict=True):
         visible = mask & ~covered
         covered |= mask
         area = int(visible.sum())
@@ -246,6 +246,6 @@ def scene_truth(scene: Scene) -> dict:
     objects = [
         {"class_id": int(c), "label": LABELS[int(c)], "box": [float(v) for v in box],
          "mask": rle.encode(mask)}
-        for c, box, mask in zip(scene.class_ids, scene.boxes, scene.masks)
+        for c, box, mask in zip(scene.class_ids, scene.boxes, scene.masks, strict=True)
     ]
     return {"width": int(w), "height": int(h), "objects": objects}

@@ -1,0 +1,76 @@
+"""Export a trained mirror: text graph, weights-only GraphDef, model.json and parity data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from maskrcnn_tutorial.scenes import make_scene
+from maskrcnn_tutorial.training.graph import build_graph, weight_nodes
+from maskrcnn_tutorial.training.graphdef import to_binary, to_text
+from maskrcnn_tutorial.training.mirror import ShapesMaskRCNN
+
+PARITY_SEEDS = (1_900_000, 1_900_001, 1_900_002)
+"""Evaluation-range scenes whose mirror outputs are saved in ``parity.npz``."""
+
+PARITY_STAGES = (
+    "FirstStageBoxPredictor/BoxEncodingPredictor/flatten",
+    "FirstStageBoxPredictor/ClassPredictor/softmax/flatten",
+    "proposals",
+    "detection_out",
+    "CropAndResize",
+    "SecondStageBoxPredictor/Reshape_1/Reshape",
+    "variance_encoded/flatten",
+    "detection_out_final",
+    "detection_masks",
+)
+"""Graph layers whose outputs the parity test compares (OpenCV vs the PyTorch mirror)."""
+
+
+def blob_from_bgr(image: np.ndarray, input_size: tuple[int, int]) -> np.ndarray:
+    """The model's input blob: resize to ``input_size`` (w, h), BGR to RGB, NCHW float32."""
+    resized = cv2.resize(image, input_size)
+    return cv2.dnn.blobFromImage(resized, swapRB=True, crop=False)
+
+
+def write_graph(model: ShapesMaskRCNN, out: Path, name: str = "shapes") -> tuple[Path, Path]:
+    """Write ``<name>.pbtxt`` (structure) and ``<name>.pb`` (weight Consts only)."""
+    out.mkdir(parents=True, exist_ok=True)
+    pbtxt, pb = out / f"{name}.pbtxt", out / f"{name}.pb"
+    pbtxt.write_text(to_text(build_graph(model.spec)))
+    pb.write_bytes(to_binary(weight_nodes(model.tf_weights(), model.spec)))
+    return pb, pbtxt
+
+
+def write_parity(model: ShapesMaskRCNN, out: Path) -> Path:
+    """Save parity inputs (resized BGR images) and the mirror's output at every parity stage."""
+    data: dict[str, np.ndarray] = {}
+    for k, seed in enumerate(PARITY_SEEDS):
+        image = cv2.resize(make_scene(seed).image, model.spec.input_size)
+        outputs = model.infer(blob_from_bgr(image, model.spec.input_size))
+        data[f"{k}/image"] = image
+        for stage in PARITY_STAGES:
+            data[f"{k}/{stage}"] = outputs[stage].astype(np.float32)
+    path = out / "parity.npz"
+    np.savez_compressed(path, **data)
+    return path
+
+
+def write_model_json(model: ShapesMaskRCNN, out: Path, training: dict) -> Path:
+    """Write the registry entry: name, labels, input size and how the weights were trained."""
+    info = {"name": "shapes", "labels": list(model.spec.labels),
+            "input_size": list(model.spec.input_size), "training": training}
+    path = out / "model.json"
+    path.write_text(json.dumps(info, indent=2) + "\n")
+    return path
+
+
+def export(model: ShapesMaskRCNN, out: Path, training: dict) -> None:
+    """Write every shipped file of the model except the hand-finished model card."""
+    model.eval()
+    write_graph(model, out)
+    write_model_json(model, out, training)
+    write_parity(model, out)

@@ -19,7 +19,6 @@ import shutil
 import sys
 import tarfile
 import urllib.request
-import uuid
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from urllib.error import HTTPError
 from tqdm import tqdm
 
 from .errors import UserError
+from .images import temp_beside
 from .models import CACHE_ENV, COCO_NAME, ModelSpec, coco_spec
 
 CHUNK_SIZE = 1 << 16
@@ -232,8 +232,7 @@ class _Staging:
 
     def new(self, name: str) -> Path:
         """A fresh empty temporary file for ``name``, hidden in the destination folder."""
-        temp = self.folder / f".{name}.{uuid.uuid4().hex[:12]}.part"
-        temp.touch(exist_ok=False)  # created with the user's umask, unlike mkstemp's 0600
+        temp = temp_beside(self.folder / name)
         self.temps.append(temp)
         return temp
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 from pathlib import Path
 
 import cv2
@@ -75,16 +75,26 @@ def check_writable(path: str | Path) -> Path:
     return path
 
 
+def temp_beside(path: Path, suffix: str = ".part") -> Path:
+    """A new, empty, hidden file next to ``path`` (same folder, so a rename is atomic).
+
+    Unlike ``tempfile.mkstemp`` (mode 0600) it is created with the user's umask, so the file
+    renamed into place has the permissions any other new file would have.
+    """
+    temp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}{suffix}"
+    temp.touch(exist_ok=False)
+    return temp
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
     path = check_writable(path)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    temp = temp_beside(path)
     try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+        temp.write_bytes(data)
         os.replace(temp, path)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
     return path
 

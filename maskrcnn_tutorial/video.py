@@ -8,7 +8,6 @@ the camera path is the video-file path with another argument.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ import cv2
 import numpy as np
 
 from .errors import UserError
-from .images import check_readable, check_writable, read_image, to_bgr8
+from .images import check_readable, check_writable, read_image, temp_beside, to_bgr8
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 FOURCC = {".avi": "MJPG", ".mp4": "mp4v", ".mkv": "MJPG"}
@@ -104,11 +103,7 @@ class VideoWriter:
         suffix = self.path.suffix.lower()
         if suffix not in FOURCC:
             raise UserError(f"cannot write video as {suffix!r}; use one of {', '.join(FOURCC)}")
-        handle, temp = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=suffix
-        )
-        os.close(handle)
-        self.temp = Path(temp)
+        self.temp = temp_beside(self.path, suffix)
         self.size = size
         fourcc = cv2.VideoWriter_fourcc(*FOURCC[suffix])
         self.writer = cv2.VideoWriter(str(self.temp), fourcc, fps if fps > 0 else 25.0, size)

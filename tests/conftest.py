@@ -42,3 +42,11 @@ def raw_two():
     masks[1, 2, :, :] = np.linspace(0, 1, 15)[None, :]  # a left-to-right ramp
     rows = [[1, 0.9, 0.05, 0.1, 0.45, 0.8], [2, 0.6, 0.5, 0.2, 0.95, 0.9]]
     return make_raw(rows, masks)
+
+
+@pytest.fixture(autouse=True)
+def empty_model_cache(tmp_path_factory, monkeypatch):
+    """Every test sees an empty model cache, whatever the developer has fetched."""
+    cache = tmp_path_factory.mktemp("model-cache")
+    monkeypatch.setenv("MASKRCNN_TUTORIAL_CACHE", str(cache))
+    return cache

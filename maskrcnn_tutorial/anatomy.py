@@ -1,0 +1,85 @@
+"""The network as OpenCV loaded it: its layers, grouped into Mask R-CNN's stages.
+
+Both models use the TensorFlow Object Detection API's node names, so one table of name
+prefixes maps every layer of either graph to the stage it belongs to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .inference import Model, make_blob
+
+#: (name prefix, stage), most specific first. A layer belongs to the first prefix it starts with.
+STAGE_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("image_tensor", "input"),
+    ("Preprocessor", "input"),
+    ("FirstStageFeatureExtractor", "backbone"),
+    ("Conv", "RPN"),
+    ("FirstStageBoxPredictor", "RPN"),
+    ("proposals", "anchors"),
+    ("detection_out_final", "box head"),
+    ("detection_out/", "box head"),
+    ("detection_out", "RPN proposals"),
+    ("variance_encoded", "box head"),
+    ("CropAndResize_1", "mask head"),
+    ("MaxPool2D_1", "mask head"),
+    ("SecondStageFeatureExtractor_1", "mask head"),
+    ("SecondStageBoxPredictor_1", "mask head"),
+    ("detection_masks", "mask head"),
+    ("CropAndResize", "box head"),
+    ("MaxPool2D", "box head"),
+    ("SecondStageFeatureExtractor", "box head"),
+    ("SecondStageBoxPredictor", "box head"),
+)
+
+#: The stages in the order data flows through them.
+STAGES: tuple[str, ...] = (
+    "input", "backbone", "RPN", "anchors", "RPN proposals", "box head", "mask head", "other",
+)  # fmt: skip
+
+
+def stage_of(layer_name: str) -> str:
+    """The stage a layer belongs to, by its name (``other`` if no prefix matches)."""
+    for prefix, stage in STAGE_PREFIXES:
+        if layer_name.startswith(prefix):
+            return stage
+    return "other"
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of the loaded network."""
+
+    name: str
+    type: str
+    stage: str
+    shape: tuple[int, ...]
+    """Its (first) output's shape for the image it was measured on."""
+
+
+def layers(model: Model, image: np.ndarray) -> list[Layer]:
+    """Every layer of ``model`` in graph order, with its output shape for ``image``.
+
+    Runs one forward pass that returns every layer's output (memory grows with the graph).
+    """
+    net = model.net
+    names = list(net.getLayerNames())
+    net.setInput(make_blob(image, model.spec.input_size))
+    outputs = net.forward(names)
+    return [
+        Layer(name, net.getLayer(name).type, stage_of(name), tuple(int(d) for d in out.shape))
+        for name, out in zip(names, outputs, strict=True)
+    ]
+
+
+def stage_summary(layer_list: list[Layer]) -> list[tuple[str, int, tuple[int, ...]]]:
+    """(stage, number of layers, output shape of its last layer), in data-flow order."""
+    rows = []
+    for stage in STAGES:
+        members = [layer for layer in layer_list if layer.stage == stage]
+        if members:
+            rows.append((stage, len(members), members[-1].shape))
+    return rows

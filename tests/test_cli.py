@@ -1,0 +1,241 @@
+"""The command line end to end, on the embedded shapes model."""
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from maskrcnn_tutorial import rle
+from maskrcnn_tutorial.cli import main
+from maskrcnn_tutorial.scenes import make_clip, make_scene
+
+
+@pytest.fixture(scope="module")
+def scene_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("input") / "scene.png"
+    cv2.imwrite(str(path), make_scene(1_000_123).image)
+    return path
+
+
+@pytest.fixture(scope="module")
+def clip_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("input") / "clip.avi"
+    frames = [s.image for s in make_clip(1_000_007, 4)]
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5.0, (width, height))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def run(args, capsys):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_clean_error(code, err, *words):
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+
+
+def test_models_lists_both_with_state(capsys, empty_model_cache):
+    code, out, _ = run(["models"], capsys)
+    assert code == 0
+    assert str(empty_model_cache) in out
+    assert "coco" in out and "missing" in out and "fetch coco" in out
+    assert "* shapes" in out and "available" in out
+
+
+def test_segment_image_writes_picture_json_and_raw(capsys, tmp_path, scene_file):
+    out_png, out_json, out_raw = tmp_path / "a.png", tmp_path / "a.json", tmp_path / "a.npz"
+    code, out, err = run(
+        ["segment", scene_file, "--out", out_png, "--json", out_json, "--raw", out_raw], capsys
+    )
+    assert code == 0, err
+    assert "embedded 'shapes' model" in err and "fetch coco" in err  # the default is announced
+    report = json.loads(out_json.read_text())
+    assert report["model"] == "shapes"
+    assert (report["height"], report["width"]) == make_scene(1_000_123).image.shape[:2]
+    assert report["detections"], "the shapes model finds objects in a held-out scene"
+    assert set(report["timing_ms"]) == {"forward", "postprocess", "draw"}
+    for det in report["detections"]:
+        x1, y1, x2, y2 = det["box"]
+        mask = rle.decode(det["mask"])
+        assert (
+            mask.shape == (report["height"], report["width"]) and mask.sum() == det["mask_area"] > 0
+        )
+        ys, xs = np.nonzero(mask)
+        assert x1 <= xs.min() and xs.max() <= x2 and y1 <= ys.min() and ys.max() <= y2
+        assert det["score"] > 0.5 and det["label"] in out
+    picture = cv2.imread(str(out_png))
+    assert picture.shape == cv2.imread(str(scene_file)).shape
+    assert not np.array_equal(picture, cv2.imread(str(scene_file)))
+    raw = np.load(out_raw)
+    assert raw["detection_out_final"].shape == (1, 1, 100, 7)
+    assert raw["detection_masks"].shape[0] == 100 and raw["detection_masks"].shape[2:] == (15, 15)
+    assert raw["detection_out"].shape[-1] == 7
+
+
+def test_thresholds_change_the_result(capsys, tmp_path, scene_file):
+    loose, strict = tmp_path / "loose.json", tmp_path / "strict.json"
+    run(
+        ["segment", scene_file, "--conf", "0.05", "--mask-threshold", "0.1", "--json", loose],
+        capsys,
+    )
+    run(
+        ["segment", scene_file, "--conf", "0.9", "--mask-threshold", "0.9", "--json", strict],
+        capsys,
+    )
+    a, b = (json.loads(p.read_text())["detections"] for p in (loose, strict))
+    assert len(a) >= len(b)
+    assert sum(d["mask_area"] for d in a) > sum(d["mask_area"] for d in b)
+
+
+def test_segment_video_writes_video_and_frames(capsys, tmp_path, clip_file):
+    out_avi, out_json = tmp_path / "o.avi", tmp_path / "o.json"
+    code, out, err = run(
+        [
+            "--quiet",
+            "segment",
+            clip_file,
+            "--out",
+            out_avi,
+            "--json",
+            out_json,
+            "--colors",
+            "instance",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "4 frames" in out and "frames per second" in out
+    capture = cv2.VideoCapture(str(out_avi))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 4
+    capture.release()
+    report = json.loads(out_json.read_text())
+    assert len(report["frames"]) == 4 and report["fps"] > 0
+
+
+def test_webcam_is_read_through_the_same_path(capsys, tmp_path, clip_file, monkeypatch):
+    from maskrcnn_tutorial import video
+
+    real = cv2.VideoCapture
+    monkeypatch.setattr(video.cv2, "VideoCapture", lambda index: real(str(clip_file)))
+    code, out, err = run(["--quiet", "segment", "--webcam", 0, "--max-frames", 2], capsys)
+    assert code == 0, err
+    assert "2 frames" in out
+
+
+def test_scene_command_writes_image_and_truth(capsys, tmp_path):
+    image, truth = tmp_path / "s.png", tmp_path / "s.json"
+    code, out, _ = run(["scene", "--seed", 5, "--out", image, "--truth", truth], capsys)
+    assert code == 0
+    scene = make_scene(5)
+    np.testing.assert_array_equal(cv2.imread(str(image)), scene.image)
+    objects = json.loads(truth.read_text())["objects"]
+    assert len(objects) == len(scene.class_ids)
+
+
+BAD_INPUTS = {
+    "missing": (lambda d: d / "nope.png", ["does not exist"]),
+    "directory": (lambda d: d, ["is a directory"]),
+    "empty": (lambda d: (d / "e.png").write_bytes(b"") or d / "e.png", ["empty"]),
+    "garbage": (lambda d: (d / "g.png").write_bytes(b"12345") or d / "g.png", ["cannot decode"]),
+    "video": (lambda d: (d / "v.avi").write_bytes(b"RIFF" + bytes(64)) or d / "v.avi", ["video"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_inputs_fail_cleanly(capsys, tmp_path, case):
+    make, words = BAD_INPUTS[case]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    source = make(folder)
+    out = tmp_path / "out.png"
+    code, _, err = run(["segment", source, "--out", out], capsys)
+    assert_clean_error(code, err, *words)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--conf", "1.5"], ["--conf", "between 0 and 1"]),
+        (["--mask-threshold", "-0.1"], ["--mask-threshold", "between 0 and 1"]),
+        (["--conf", "abc"], ["not a number"]),
+        (["--model", "yolo"], ["unknown model", "coco, shapes"]),
+        (["--model", "coco"], ["not available", "fetch coco"]),
+        (["--out", "/nonexistent-dir/a.png"], ["does not exist"]),
+    ],
+)
+def test_bad_options_fail_cleanly(capsys, tmp_path, scene_file, extra, words):
+    code, _, err = run(["segment", scene_file, *extra], capsys)
+    assert_clean_error(code, err, *words)
+
+
+def test_unwritable_output_leaves_nothing(capsys, tmp_path, scene_file):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        code, _, err = run(["segment", scene_file, "--json", locked / "a.json"], capsys)
+        if code == 0:
+            pytest.skip("running with permissions that ignore the folder mode (root)")
+        assert_clean_error(code, err, "not writable")
+    finally:
+        locked.chmod(0o700)
+    assert list(locked.iterdir()) == []
+
+
+def test_output_that_is_a_directory_is_refused(capsys, tmp_path, scene_file):
+    code, _, err = run(["segment", scene_file, "--out", tmp_path], capsys)
+    assert_clean_error(code, err, "is a directory")
+
+
+def test_corrupt_model_files_fail_cleanly(capsys, scene_file, empty_model_cache):
+    from maskrcnn_tutorial.models import coco_spec
+
+    spec = coco_spec()
+    spec.weights.parent.mkdir(parents=True)
+    spec.weights.write_bytes(b"not a protobuf")
+    spec.config.write_text("node { this is not a graph")
+    code, _, err = run(["segment", scene_file, "--model", "coco"], capsys)
+    assert_clean_error(code, err, "corrupt", "fetch")
+
+
+def test_raw_is_refused_for_a_video(capsys, tmp_path, clip_file):
+    code, _, err = run(["segment", clip_file, "--raw", tmp_path / "r.npz"], capsys)
+    assert_clean_error(code, err, "--raw")
+    assert not (tmp_path / "r.npz").exists()
+
+
+def test_input_and_webcam_are_exclusive(capsys, scene_file):
+    code, _, err = run(["segment"], capsys)
+    assert_clean_error(code, err, "--webcam")
+    code, _, err = run(["segment", scene_file, "--webcam", "0"], capsys)
+    assert_clean_error(code, err, "--webcam")
+
+
+def test_fetch_from_a_missing_tarball(capsys, tmp_path, empty_model_cache):
+    code, _, err = run(["fetch", "coco", "--from", tmp_path / "nothere.tar.gz"], capsys)
+    assert_clean_error(code, err)
+    assert list(empty_model_cache.iterdir()) == []
+
+
+def test_python_dash_m_has_no_traceback(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "maskrcnn_tutorial", "segment", str(tmp_path / "x.png")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr

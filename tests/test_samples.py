@@ -1,0 +1,24 @@
+import numpy as np
+import pytest
+
+from maskrcnn_tutorial import samples
+from maskrcnn_tutorial.scenes import is_training_seed, make_scene
+
+
+def test_shapes_samples_are_held_out_scenes():
+    assert not any(is_training_seed(seed) for seed in samples.SCENE_SEEDS)
+    name, image = samples.sample_image("shapes", 1)
+    assert name == f"scene {samples.SCENE_SEEDS[1]}"
+    np.testing.assert_array_equal(image, make_scene(samples.SCENE_SEEDS[1]).image)
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_coco_samples_are_bgr_photos(index):
+    pytest.importorskip("skimage")
+    name, image = samples.sample_image("coco", index)
+    assert name == samples.sample_names("coco")[index]
+    assert image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8
+    if name == "astronaut":  # channels reversed from scikit-image's RGB
+        from skimage import data
+
+        np.testing.assert_array_equal(image[..., ::-1], data.astronaut())

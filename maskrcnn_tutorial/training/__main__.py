@@ -11,8 +11,6 @@ Reproduce the shipped model (about 40 minutes on a 2-core CPU)::
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
 from pathlib import Path
 
 import torch
@@ -50,9 +48,8 @@ def main(argv: list[str] | None = None) -> None:
         steps = args.steps
         torch.save({"step": steps, "seconds": seconds, "model": model.state_dict()},
                    args.workdir / "checkpoint.pt")
-    argv_text = argv if argv is not None else sys.argv[1:]
-    command = "python -m maskrcnn_tutorial.training " + shlex.join(
-        a for a in argv_text if not a.startswith("--from-checkpoint"))
+    command = (f"python -m maskrcnn_tutorial.training --steps {steps} --seed {args.seed} "
+               f"--batch {args.batch} --lr {args.lr} --out {args.out}")
     info = {"command": command, "seed": args.seed, "steps": steps,
             "seconds": round(seconds) if seconds is not None else None,
             "torch": torch.__version__}

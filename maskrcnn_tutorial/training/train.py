@@ -161,6 +161,7 @@ def train(steps: int, seed: int, workdir: Path, batch: int = 8, lr: float = 2e-3
                 print(f"step {step} {time.time() - start:.0f}s loss {total.item():.3f} {text}",
                       flush=True)
             if (step + 1) % checkpoint_every == 0 or step == steps - 1:
-                torch.save({"step": step + 1, "model": model.state_dict()},
+                torch.save({"step": step + 1, "seconds": time.time() - start,
+                            "model": model.state_dict()},
                            workdir / "checkpoint.pt")
     return model, time.time() - start

@@ -1,0 +1,92 @@
+import cv2
+import numpy as np
+import pytest
+
+from maskrcnn_tutorial import inference
+from maskrcnn_tutorial.errors import UserError
+from maskrcnn_tutorial.models import get_spec, load_model
+from maskrcnn_tutorial.scenes import make_scene
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model("shapes")
+
+
+@pytest.fixture(scope="module")
+def image():
+    return make_scene(1_000_050).image
+
+
+def test_blob_is_nchw_rgb_float(image):
+    blob = inference.make_blob(image)
+    assert blob.shape == (1, 3, *image.shape[:2]) and blob.dtype == np.float32
+    np.testing.assert_array_equal(blob[0, 0], image[..., 2])  # swapRB: R first
+    small = inference.make_blob(image, (64, 32))
+    assert small.shape == (1, 3, 32, 64)
+
+
+def test_forward_returns_the_three_named_outputs(model, image):
+    raw = model.forward(image)
+    classes = len(model.labels)
+    assert raw.detection_out_final.shape == (1, 1, 100, 7)
+    assert raw.detection_masks.shape == (100, classes, 15, 15)
+    assert raw.detection_out.shape[-1] == 7
+    assert raw.blob_shape == (1, 3, *model.spec.input_size[::-1])
+    assert raw.image_shape == image.shape[:2]
+    assert raw.time_ms > 0
+    masks = raw.detection_masks
+    assert masks.min() >= 0 and masks.max() <= 1  # sigmoid probabilities
+    rows = raw.detection_out_final[0, 0]
+    assert (np.diff(rows[:, 2]) <= 1e-6).all()  # sorted by score, zero rows last
+    assert set(raw.as_arrays()) == set(inference.OUTPUT_NAMES)
+
+
+def test_forward_is_deterministic(model, image):
+    a, b = model.forward(image), model.forward(image)
+    np.testing.assert_array_equal(a.detection_out_final, b.detection_out_final)
+
+
+def test_classic_engine_is_requested_on_opencv_5(monkeypatch):
+    calls = []
+    real = cv2.dnn.readNetFromTensorflow
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cv2.dnn, "readNetFromTensorflow", spy)
+    spec = get_spec("shapes")
+    inference.read_net(str(spec.weights), str(spec.config))
+    if hasattr(cv2.dnn, "ENGINE_CLASSIC"):
+        assert calls == [{"engine": cv2.dnn.ENGINE_CLASSIC}]
+    else:
+        assert calls == [{}]
+
+
+def test_layer_profile_covers_the_graph(model, image):
+    model.forward(image)
+    profile = model.layer_profile()
+    names = [name for name, _, _ in profile]
+    assert "detection_masks" in names and "detection_out_final" in names
+    assert all(ms >= 0 for _, _, ms in profile)
+
+
+def test_opencl_falls_back_with_a_notice(monkeypatch):
+    monkeypatch.setattr(cv2.ocl, "haveOpenCL", lambda: False)
+    model = load_model("shapes", target="opencl")
+    assert model.target == "cpu"
+    assert model.notices == ["OpenCL is not available here; running on the CPU instead"]
+
+
+def test_unknown_target_is_refused():
+    with pytest.raises(UserError, match="unknown target"):
+        load_model("shapes", target="tpu")
+
+
+def test_corrupt_files_are_a_user_error(tmp_path):
+    weights, config = tmp_path / "w.pb", tmp_path / "g.pbtxt"
+    weights.write_bytes(b"\x00garbage")
+    config.write_text("node {")
+    with pytest.raises(UserError, match="missing or corrupt"):
+        inference.read_net(str(weights), str(config))

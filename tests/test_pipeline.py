@@ -1,0 +1,26 @@
+import numpy as np
+
+from maskrcnn_tutorial.models import load_model
+from maskrcnn_tutorial.pipeline import segment, segment_frames
+from maskrcnn_tutorial.postprocess import postprocess
+from maskrcnn_tutorial.scenes import make_clip
+
+
+def test_segment_matches_its_parts_and_times_them():
+    model = load_model("shapes")
+    frame = make_clip(1_000_321, 1)[0].image
+    result = segment(model, frame, conf_threshold=0.3, colors="instance")
+    again = postprocess(result.raw, None, model.labels, 0.3)
+    assert len(result.detections) == len(again)
+    np.testing.assert_array_equal(result.detections.boxes, again.boxes)
+    assert result.annotated.shape == frame.shape
+    assert set(result.timing_ms) == {"forward", "postprocess", "draw"}
+    assert all(value >= 0 for value in result.timing_ms.values())
+
+
+def test_segment_frames_yields_one_result_per_frame():
+    model = load_model("shapes")
+    frames = [scene.image for scene in make_clip(1_000_322, 3)]
+    results = list(segment_frames(model, frames, total=3, progress=False))
+    assert len(results) == 3
+    assert [r.annotated.shape for r in results] == [f.shape for f in frames]

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .postprocess import Detections
+from .inference import RawOutputs
+from .postprocess import Detections, postprocess
 
 #: The recall levels COCO reads precision at: 0, 0.01, ..., 1.
 RECALL_LEVELS = np.linspace(0.0, 1.0, 101)
@@ -194,3 +195,26 @@ def match(
 def exclusive_boxes(dets: Detections) -> np.ndarray:
     """A :class:`.Detections`' inclusive pixel corners as ``[x1, y1, x2 + 1, y2 + 1]``."""
     return np.asarray(dets.boxes, np.float64).reshape(-1, 4) + np.array([0, 0, 1, 1])
+
+
+def match_outputs(
+    raws: Sequence[RawOutputs],
+    truths: Sequence[Detections],
+    labels: Sequence[str] = (),
+    conf_threshold: float = 0.05,
+    mask_threshold: float = 0.5,
+    iou_threshold: float = 0.5,
+    kind: str = "mask",
+) -> Matches:
+    """Post-process stored raw outputs at the given thresholds and match every image to its
+    ground truth: re-scoring a sweep of thresholds costs no forward pass.
+
+    The defaults are those of :mod:`.evaluate` (keep low scores; masks at 0.5).
+    """
+    return Matches.concatenate(
+        [
+            match(postprocess(raw, None, labels, conf_threshold, mask_threshold), truth,
+                  iou_threshold, kind)
+            for raw, truth in zip(raws, truths, strict=True)
+        ]
+    )  # fmt: skip

@@ -11,6 +11,8 @@ from pycocotools.cocoeval import COCOeval
 from maskrcnn_tutorial import metrics, rle
 from maskrcnn_tutorial.postprocess import Detections
 
+from .conftest import make_raw
+
 
 def test_box_iou_by_hand():
     a = np.array([[0, 0, 10, 10]])
@@ -144,3 +146,22 @@ def test_no_predictions_and_no_truth():
     truth = as_detections(TRUTH[2], False)
     none = truth.select(np.zeros(len(truth), bool))
     assert metrics.match(none, truth).average_precision() == 0.0
+
+
+def test_match_outputs_post_processes_stored_raw_outputs():
+    # one 100x200 image, one object at x 10..89, y 10..89; the network's box covers it exactly
+    masks = np.zeros((100, 3, 15, 15), np.float32)
+    masks[0, 1] = 0.8
+    masks[1, 1, :, :7] = 0.9  # a second prediction covering only the left part
+    raw = make_raw(
+        [[1, 0.9, 10 / 200, 10 / 100, 90 / 200, 90 / 100], [1, 0.4, 10 / 200, 10 / 100,
+          90 / 200, 90 / 100]], masks)  # fmt: skip
+    truth_mask = np.zeros((1, 100, 200), bool)
+    truth_mask[0, 10:91, 10:91] = True
+    truth = Detections.from_masks([1], truth_mask)
+    loose = metrics.match_outputs([raw], [truth], conf_threshold=0.05)
+    np.testing.assert_array_equal(loose.is_tp, [True, False])
+    assert loose.average_precision() == pytest.approx(1.0)
+    strict = metrics.match_outputs([raw], [truth], mask_threshold=0.85)  # first mask vanishes
+    np.testing.assert_array_equal(strict.is_tp, [False, False])
+    assert metrics.match_outputs([raw], [truth], conf_threshold=0.5).precision_recall() == (1, 1)

@@ -35,7 +35,7 @@ unit: $(STAMP)
 	$(PYTEST) tests
 
 unit-cv4: $(CV4)/.installed
-	PYTHONPATH=$(CV4) $(PYTEST) tests -p no:cacheprovider
+	PYTHONPATH=$(CV4) $(PYTEST) tests -p no:cacheprovider -m "not browser"
 
 notebooks: $(STAMP)
 	$(PYTEST) --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg

@@ -211,6 +211,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- classroom app ----------------------------------------------------------------------------
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """Serve the explorer (no code cells) with Voila."""
+    from .app import serve
+
+    return serve(port=args.port, ip=args.ip, model=args.model, open_browser=not args.no_browser)
+
+
 # --- parser -----------------------------------------------------------------------------------
 
 
@@ -283,6 +293,18 @@ def build_parser() -> Parser:
     ev.add_argument("--seed", type=int, default=1_000_000, help="first scene (>= 1000000)")
     ev.add_argument("--json", type=Path, help="write the figures as JSON")
     ev.set_defaults(func=cmd_evaluate)
+
+    app = sub.add_parser("app", help="serve the explorer for a classroom (Voila, no code cells)")
+    app.add_argument("--port", type=int, default=8866, help="port (default %(default)s)")
+    app.add_argument(
+        "--ip",
+        default="127.0.0.1",
+        help="address to listen on (default %(default)s: this machine only; see the README "
+        "before using 0.0.0.0)",
+    )
+    app.add_argument("--model", help="model name (default: coco if fetched, else shapes)")
+    app.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    app.set_defaults(func=cmd_app)
     return parser
 
 

@@ -1,0 +1,318 @@
+"""The classroom app: the explorer without code cells, served by Voila.
+
+:func:`build_app` composes the whole app as one ipywidgets box: pick a sample scene or upload a
+picture, see the detections, move the confidence, mask-threshold and blend sliders
+(:func:`maskrcnn_tutorial.widgets.overlay_explorer`) and browse one detection's 15x15 masks for
+every class (:func:`maskrcnn_tutorial.widgets.mask_browser`). It needs no browser, so tests call
+it directly. The notebook Voila serves (``app.ipynb``, shipped beside this module) only calls
+``build_app()``; :func:`serve` is what ``maskrcnn-tutorial app`` runs.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import ipaddress
+import os
+import secrets
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import cv2
+import ipywidgets as widgets
+import numpy as np
+
+from . import models, samples
+from .errors import UserError
+from .images import to_bgr8
+from .inference import RawOutputs
+from .widgets import loud, mask_browser, overlay_explorer
+
+#: The notebook Voila renders: one code cell, ``build_app()``.
+APP_NOTEBOOK = Path(__file__).resolve().with_name("app.ipynb")
+#: Environment variable that tells the served notebook which model to load.
+MODEL_ENV = "MASKRCNN_TUTORIAL_APP_MODEL"
+#: Uploaded pictures larger than this (longest side, pixels) are scaled down first.
+MAX_SIDE = 1024
+#: Largest upload accepted, in bytes.
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+DEFAULT_PORT = 8866
+
+
+class Segmenter(Protocol):
+    """What the app needs from a model (:class:`maskrcnn_tutorial.inference.Model` has it)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def labels(self) -> Sequence[str]: ...
+
+    def forward(self, image: np.ndarray) -> RawOutputs: ...
+
+
+def shrink(image: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
+    """``image`` scaled down (keeping its aspect) so its longest side is at most ``max_side``."""
+    height, width = image.shape[:2]
+    scale = max_side / max(height, width)
+    if scale >= 1.0:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def decode_upload(content: bytes, name: str = "the upload") -> np.ndarray:
+    """An uploaded file's bytes as a BGR uint8 image (scaled to :data:`MAX_SIDE`).
+
+    Anything that is not a picture OpenCV can decode is a :class:`UserError` whose message
+    is shown in the app.
+    """
+    if len(content) == 0:
+        raise UserError(f"{name} is empty (0 bytes); upload a PNG or JPEG picture")
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise UserError(
+            f"{name} is too large ({len(content) // 2**20} MB); upload a picture under "
+            f"{MAX_UPLOAD_BYTES // 2**20} MB"
+        )
+    image = cv2.imdecode(np.frombuffer(content, np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise UserError(f"cannot read {name}: not a picture, or damaged; upload a PNG or JPEG")
+    return shrink(to_bgr8(image))
+
+
+def message(text: str, error: bool = False) -> str:
+    """HTML for the app's status line (errors in red, with a class tests can find)."""
+    style = "app-error" if error else "app-status"
+    color = "#b00020" if error else "inherit"
+    return f'<div class="{style}" style="color: {color}">{html.escape(text)}</div>'
+
+
+class ClassroomApp:
+    """The app's state and widgets; :attr:`widget` is what a notebook or Voila displays."""
+
+    def __init__(self, model: Segmenter) -> None:
+        self.model = model
+        self.labels = list(model.labels)
+        names = samples.sample_names(model.name)
+        self.sample = widgets.Dropdown(
+            options=list(zip(names, range(len(names)), strict=True)),
+            value=0,
+            description="sample scene",
+            style={"description_width": "initial"},
+        )
+        self.upload = widgets.FileUpload(
+            accept="image/*", multiple=False, description="upload a picture"
+        )
+        self.status = widgets.HTML()
+        self.explorer_area = widgets.VBox()
+        self.masks_area = widgets.VBox()
+        self.errors = widgets.Output()
+        self.explorer: widgets.VBox | None = None
+        self.browser: widgets.VBox | None = None
+        self.image_name = ""
+        self.raw: RawOutputs | None = None
+        header = widgets.HTML(
+            f"<h2>Mask R-CNN explorer</h2><p>Model <b>{html.escape(model.name)}</b> "
+            f"({len(self.labels)} classes). Choose a sample scene or upload a picture, then move "
+            "the sliders: only post-processing and drawing run again, never the network.</p>"
+        )
+        masks_header = widgets.HTML(
+            "<h3>One detection's 15x15 masks, for every class</h3><p>The network predicts a "
+            "mask for every class; the framed one (the detected class) is the one drawn "
+            "above. Detections listed are those above the confidence threshold.</p>"
+        )
+        self.widget = widgets.VBox(
+            [
+                header,
+                widgets.HBox([self.sample, self.upload]),
+                self.status,
+                self.explorer_area,
+                masks_header,
+                self.masks_area,
+                self.errors,
+            ]
+        )
+        self.widget.app = self  # for tests
+        self.sample.observe(loud(self._on_sample, self.errors), names="value")
+        self.upload.observe(loud(self._on_upload, self.errors), names="value")
+        self.show_sample(0)
+
+    # --- what the controls do -----------------------------------------------------------------
+
+    def show_sample(self, index: int) -> None:
+        """Segment sample ``index`` of the model's samples and show it."""
+        name, image = samples.sample_image(self.model.name, index)
+        self.show(name, image)
+
+    def show_upload(self, name: str, content: bytes) -> bool:
+        """Decode and show an uploaded file; a bad file only changes the status line.
+
+        Returns True when the picture was shown.
+        """
+        try:
+            image = decode_upload(bytes(content), name)
+        except UserError as exc:
+            self.status.value = message(str(exc), error=True)
+            return False
+        self.show(name, image)
+        return True
+
+    def show(self, name: str, image: np.ndarray) -> None:
+        """Run the network once on ``image`` and rebuild the explorer and the mask browser.
+
+        Slider positions carry over from the previous picture.
+        """
+        raw = self.model.forward(image)
+        previous = self.explorer.controls if self.explorer is not None else {}
+        explorer = overlay_explorer(image, raw, self.labels)
+        for key, control in explorer.controls.items():
+            if key in previous:
+                control.value = previous[key].value
+        explorer.controls["conf_threshold"].observe(
+            loud(self._on_confidence, self.errors), names="value"
+        )
+        self.image_name, self.raw, self.explorer = name, raw, explorer
+        self.explorer_area.children = (explorer,)
+        self._rebuild_browser()
+        height, width = image.shape[:2]
+        self.status.value = message(
+            f"{name}: {width}x{height} pixels, forward pass {raw.time_ms:.0f} ms"
+        )
+
+    def _rebuild_browser(self) -> None:
+        assert self.raw is not None and self.explorer is not None
+        conf = self.explorer.controls["conf_threshold"].value
+        self.browser = mask_browser(self.raw, self.labels, conf_threshold=conf)
+        self.masks_area.children = (self.browser,)
+
+    def _on_confidence(self, _change: Any = None) -> None:
+        self._rebuild_browser()
+
+    def _on_sample(self, change: dict[str, Any]) -> None:
+        if change["new"] is not None:
+            self.show_sample(int(change["new"]))
+
+    def _on_upload(self, change: dict[str, Any]) -> None:
+        files = change["new"]
+        if not files:
+            return
+        upload = files[0]
+        if self.show_upload(upload["name"], upload["content"]):
+            with self.sample.hold_trait_notifications():
+                self.sample.value = None  # the picture is no longer a sample
+
+
+def build_app(model: Segmenter | None = None) -> widgets.VBox:
+    """The whole classroom app as one widget.
+
+    ``model`` defaults to the model named by ``$MASKRCNN_TUTORIAL_APP_MODEL``, else the default
+    model (``coco`` when fetched, else the embedded ``shapes``). The returned box has an ``app``
+    attribute, the :class:`ClassroomApp` behind it.
+    """
+    if model is None:
+        model = models.load_model(os.environ.get(MODEL_ENV) or None)
+    return ClassroomApp(model).widget
+
+
+# --- serving ----------------------------------------------------------------------------------
+
+
+def is_loopback(ip: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``."""
+    if ip == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(ip).is_loopback
+    except ValueError as exc:
+        raise UserError(f"--ip {ip!r} is not an IP address; e.g. 127.0.0.1 or 0.0.0.0") from exc
+
+
+def check_port_free(ip: str, port: int) -> None:
+    """A :class:`UserError` when ``port`` is outside 1..65535 or already taken on ``ip``."""
+    if not 1 <= port <= 65535:
+        raise UserError(f"--port must be between 1 and 65535, got {port}")
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((ip, port))
+        except OSError as exc:
+            raise UserError(
+                f"cannot listen on {ip}:{port} ({exc.strerror}); choose another with --port"
+            ) from None
+
+
+def voila_command(
+    port: int, ip: str, token: str, open_browser: bool, notebook: Path = APP_NOTEBOOK
+) -> list[str]:
+    """The Voila command line that serves ``notebook``."""
+    return [
+        sys.executable,
+        "-m",
+        "voila",
+        str(notebook),
+        f"--port={port}",
+        f"--Voila.ip={ip}",
+        "--Voila.port_retries=0",
+        f"--token={token}",
+        f"--Voila.open_browser={open_browser}",
+        "--show_tracebacks=True",
+    ]
+
+
+def serve(
+    port: int = DEFAULT_PORT,
+    ip: str = "127.0.0.1",
+    model: str | None = None,
+    open_browser: bool = True,
+) -> int:
+    """Serve the app with Voila until Ctrl+C; returns Voila's exit status.
+
+    Every run has a fresh random token: the printed URL carries it. Binding an address other
+    than loopback lets anyone who can reach this machine and has the URL use the app (each
+    page starts a Python kernel here), so it prints a warning.
+    """
+    if importlib.util.find_spec("voila") is None:
+        raise UserError(
+            "the app needs Voila: pip install voila  (or: pip install -e '.[notebooks]')"
+        )
+    loopback = is_loopback(ip)
+    check_port_free(ip, port)
+    if model is not None:
+        spec = models.get_spec(model)
+        if not spec.available:
+            raise UserError(f"model {model!r} is not available; get it with: {spec.how_to_get}")
+    env = dict(os.environ)
+    if model is not None:
+        env[MODEL_ENV] = model
+    else:
+        env.pop(MODEL_ENV, None)
+    token = secrets.token_urlsafe(24)
+    host = ip if loopback or ip not in ("0.0.0.0", "::") else socket.gethostname()
+    host = f"[{host}]" if ":" in host else host
+    print(f"classroom app: http://{host}:{port}/?token={token}", flush=True)
+    if not loopback:
+        print(
+            f"warning: listening on {ip}: anyone who can reach this machine and has the URL "
+            "above can use the app (each page runs a Python kernel here)",
+            file=sys.stderr,
+            flush=True,
+        )
+    print("stop it with Ctrl+C", file=sys.stderr, flush=True)
+    import subprocess
+
+    process = subprocess.Popen(voila_command(port, ip, token, open_browser), env=env)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        print("app stopped", file=sys.stderr)
+        return 0

@@ -27,22 +27,29 @@ def test_opencv_runs_a_tiny_graph_split_into_text_and_weights(tmp_path):
     rng = np.random.default_rng(0)
     weights = rng.normal(size=(3, 3, 2, 4)).astype(np.float32)  # HWIO
     biases = rng.normal(size=4).astype(np.float32)
-    conv_attrs = {"data_format": Attr("s", "NHWC"), "padding": Attr("s", "SAME"),
-                  "strides": Attr("list_i", [1, 2, 2, 1]),
-                  "dilations": Attr("list_i", [1, 1, 1, 1])}
+    conv_attrs = {
+        "data_format": Attr("s", "NHWC"),
+        "padding": Attr("s", "SAME"),
+        "strides": Attr("list_i", [1, 2, 2, 1]),
+        "dilations": Attr("list_i", [1, 1, 1, 1]),
+    }
     nodes = [
         Node("input", "Placeholder", attrs={"dtype": Attr("type", "DT_FLOAT")}),
         Node("conv/Conv2D", "Conv2D", ["input", "conv/weights"], conv_attrs),
-        Node("conv/BiasAdd", "BiasAdd", ["conv/Conv2D", "conv/biases"],
-             {"data_format": Attr("s", "NHWC")}),
+        Node(
+            "conv/BiasAdd",
+            "BiasAdd",
+            ["conv/Conv2D", "conv/biases"],
+            {"data_format": Attr("s", "NHWC")},
+        ),
         Node("conv/Relu", "Relu", ["conv/BiasAdd"]),
     ]
     (tmp_path / "g.pbtxt").write_text(to_text(nodes))
-    (tmp_path / "g.pb").write_bytes(to_binary([const("conv/weights", weights),
-                                               const("conv/biases", biases)]))
+    (tmp_path / "g.pb").write_bytes(
+        to_binary([const("conv/weights", weights), const("conv/biases", biases)])
+    )
     kwargs = {"engine": cv2.dnn.ENGINE_CLASSIC} if hasattr(cv2.dnn, "ENGINE_CLASSIC") else {}
-    net = cv2.dnn.readNetFromTensorflow(str(tmp_path / "g.pb"), str(tmp_path / "g.pbtxt"),
-                                        **kwargs)
+    net = cv2.dnn.readNetFromTensorflow(str(tmp_path / "g.pb"), str(tmp_path / "g.pbtxt"), **kwargs)
     x = rng.normal(size=(1, 2, 6, 6)).astype(np.float32)  # NCHW
     net.setInput(x)
     got = net.forward()
@@ -52,6 +59,6 @@ def test_opencv_runs_a_tiny_graph_split_into_text_and_weights(tmp_path):
     want = np.zeros((3, 3, 4), np.float32)
     for i in range(3):
         for j in range(3):
-            patch = padded[2 * i:2 * i + 3, 2 * j:2 * j + 3]
+            patch = padded[2 * i : 2 * i + 3, 2 * j : 2 * j + 3]
             want[i, j] = np.tensordot(patch, weights, axes=3) + biases
     np.testing.assert_allclose(got[0].transpose(1, 2, 0), np.maximum(want, 0), atol=1e-5)

@@ -62,21 +62,26 @@ def test_visible_masks_do_not_overlap():
 
 
 def _has_hole(mask: np.ndarray) -> bool:
-    hierarchy = cv2.findContours(mask.astype(np.uint8), cv2.RETR_CCOMP,
-                                 cv2.CHAIN_APPROX_SIMPLE)[-1]
+    hierarchy = cv2.findContours(mask.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)[-1]
     return bool((hierarchy[0][:, 3] >= 0).any())
 
 
 def _solidity(mask: np.ndarray) -> float:
-    contour = max(cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL,
-                                   cv2.CHAIN_APPROX_NONE)[-2], key=cv2.contourArea)
+    contour = max(
+        cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)[-2],
+        key=cv2.contourArea,
+    )
     return cv2.contourArea(contour) / max(cv2.contourArea(cv2.convexHull(contour)), 1.0)
 
 
 def _masks_of(label: str) -> list[np.ndarray]:
     cid = LABELS.index(label)
-    return [m for seed in SEEDS for c, m in zip(make_scene(seed).class_ids,
-                                                make_scene(seed).masks, strict=True) if c == cid]
+    return [
+        m
+        for seed in SEEDS
+        for c, m in zip(make_scene(seed).class_ids, make_scene(seed).masks, strict=True)
+        if c == cid
+    ]
 
 
 def test_rings_have_holes():
@@ -121,8 +126,9 @@ def test_scene_truth_round_trips_through_json():
     h, w = scene.image.shape[:2]
     assert (truth["width"], truth["height"]) == (w, h)
     assert len(truth["objects"]) == len(scene.class_ids)
-    for obj, cid, box, mask in zip(truth["objects"], scene.class_ids, scene.boxes, scene.masks,
-                                   strict=True):
+    for obj, cid, box, mask in zip(
+        truth["objects"], scene.class_ids, scene.boxes, scene.masks, strict=True
+    ):
         assert obj["class_id"] == cid and obj["label"] == LABELS[cid]
         assert obj["box"] == pytest.approx(box.tolist())
         assert np.array_equal(rle.decode(obj["mask"]), mask)

@@ -42,8 +42,13 @@ def tf_crop_and_resize(image: np.ndarray, box: np.ndarray, size: int) -> np.ndar
 def test_crop_and_resize_has_tensorflow_semantics():
     rng = np.random.default_rng(1)
     feats = rng.normal(size=(2, 3, 9, 11)).astype(np.float32)
-    boxes = np.array([[[0.1, 0.2, 0.7, 0.9], [0.0, 0.0, 1.0, 1.0]],
-                      [[0.3, 0.05, 0.35, 0.5], [0.5, 0.5, 0.5, 0.5]]], np.float32)
+    boxes = np.array(
+        [
+            [[0.1, 0.2, 0.7, 0.9], [0.0, 0.0, 1.0, 1.0]],
+            [[0.3, 0.05, 0.35, 0.5], [0.5, 0.5, 0.5, 0.5]],
+        ],
+        np.float32,
+    )
     got = crop_and_resize(torch.from_numpy(feats), torch.from_numpy(boxes), 5).numpy()
     for b in range(2):
         for r in range(2):
@@ -87,5 +92,6 @@ def test_untrained_export_matches_opencv(tmp_path):
     got = dict(zip(PARITY_STAGES, net.forward(list(PARITY_STAGES)), strict=True))
     want = model.infer(blob)
     for stage in PARITY_STAGES:
-        np.testing.assert_allclose(got[stage].reshape(want[stage].shape), want[stage], atol=1e-4,
-                                   err_msg=stage)
+        np.testing.assert_allclose(
+            got[stage].reshape(want[stage].shape), want[stage], atol=1e-4, err_msg=stage
+        )

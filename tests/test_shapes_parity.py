@@ -1,0 +1,126 @@
+"""The shipped shapes model, run by OpenCV, reproduces the PyTorch mirror at every named stage.
+
+``parity.npz`` was written at export time by the mirror that was trained; this test needs only
+OpenCV and numpy. Detection rows are compared as sets (ties may reorder them), and the per-row
+stages that follow a DetectionOutput are compared in the matched row order.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+import maskrcnn_tutorial
+
+MODEL_DIR = Path(maskrcnn_tutorial.__file__).resolve().parent / "models" / "shapes"
+TOLERANCE = 1e-4
+FIRST_STAGE = (
+    "FirstStageBoxPredictor/BoxEncodingPredictor/flatten",
+    "FirstStageBoxPredictor/ClassPredictor/softmax/flatten",
+    "proposals",
+)
+# Stages indexed by stage-1 proposal (rows follow detection_out) or by final detection.
+PER_PROPOSAL = ("SecondStageBoxPredictor/Reshape_1/Reshape", "variance_encoded/flatten")
+PER_DETECTION = ("detection_masks",)
+STAGES = (*FIRST_STAGE, "detection_out", *PER_PROPOSAL, "detection_out_final", *PER_DETECTION)
+
+
+def _net() -> cv2.dnn.Net:
+    kwargs = {"engine": cv2.dnn.ENGINE_CLASSIC} if hasattr(cv2.dnn, "ENGINE_CLASSIC") else {}
+    return cv2.dnn.readNetFromTensorflow(
+        str(MODEL_DIR / "shapes.pb"), str(MODEL_DIR / "shapes.pbtxt"), **kwargs
+    )
+
+
+def match_rows(got: np.ndarray, want: np.ndarray) -> np.ndarray:
+    """For each row of ``want``, the index of the row of ``got`` that equals it within tolerance.
+
+    Fails when some row has no partner, so this is a set comparison with a tolerance.
+    """
+    diff = np.abs(got[:, None, :] - want[None, :, :]).max(-1)  # (got, want)
+    order = np.full(len(want), -1)
+    free = np.ones(len(got), bool)
+    for j in range(len(want)):
+        candidates = np.flatnonzero(free & (diff[:, j] <= TOLERANCE))
+        assert len(candidates), f"detection row {want[j]} has no match in OpenCV's output"
+        i = candidates[np.argmin(diff[candidates, j])]
+        order[j], free[i] = i, False
+    return order
+
+
+@pytest.fixture(scope="module")
+def parity():
+    return np.load(MODEL_DIR / "parity.npz")
+
+
+def _inputs(parity) -> list[int]:
+    return sorted({int(k.split("/")[0]) for k in parity.files})
+
+
+def test_model_files_are_small_and_described():
+    info = json.loads((MODEL_DIR / "model.json").read_text())
+    assert info["name"] == "shapes"
+    assert {"command", "seed", "steps", "seconds", "torch"} <= set(info["training"])
+    size = sum(p.stat().st_size for p in MODEL_DIR.iterdir())
+    assert size < 5 * 2**20
+
+
+def test_opencv_matches_the_mirror_at_every_stage(parity):
+    info = json.loads((MODEL_DIR / "model.json").read_text())
+    n_classes = len(info["labels"])
+    net = _net()
+    inputs = _inputs(parity)
+    assert len(inputs) >= 2
+    for k in inputs:
+        image = parity[f"{k}/image"]
+        assert tuple(image.shape[1::-1]) == tuple(info["input_size"])
+        net.setInput(cv2.dnn.blobFromImage(image, swapRB=True, crop=False))
+        got = dict(zip(STAGES, net.forward(list(STAGES)), strict=True))
+        want = {s: parity[f"{k}/{s}"] for s in STAGES}
+        for stage in STAGES:
+            assert got[stage].size == want[stage].size, stage
+            got[stage] = got[stage].reshape(want[stage].shape)
+
+        for stage in FIRST_STAGE:
+            np.testing.assert_allclose(
+                got[stage], want[stage], rtol=0, atol=TOLERANCE, err_msg=stage
+            )
+        rows = {}
+        for det in ("detection_out", "detection_out_final"):
+            rows[det] = match_rows(got[det][0, 0], want[det][0, 0])
+            np.testing.assert_allclose(
+                got[det][0, 0][rows[det]], want[det][0, 0], rtol=0, atol=TOLERANCE, err_msg=det
+            )
+        assert (want["detection_out_final"][0, 0, :, 2] > 0).any(), "parity input detects nothing"
+        for stage in PER_PROPOSAL:
+            per_row = len(rows["detection_out"])
+            g = got[stage].reshape(per_row, -1)[rows["detection_out"]]
+            np.testing.assert_allclose(
+                g, want[stage].reshape(per_row, -1), rtol=0, atol=TOLERANCE, err_msg=stage
+            )
+        masks = got["detection_masks"][rows["detection_out_final"]]
+        assert masks.shape[1] == n_classes
+        np.testing.assert_allclose(
+            masks, want["detection_masks"], rtol=0, atol=TOLERANCE, err_msg="detection_masks"
+        )
+
+
+def test_final_outputs_have_the_real_models_layout(parity):
+    net = _net()
+    net.setInput(cv2.dnn.blobFromImage(parity["0/image"], swapRB=True, crop=False))
+    final, masks, proposals = net.forward(
+        ["detection_out_final", "detection_masks", "detection_out"]
+    )
+    info = json.loads((MODEL_DIR / "model.json").read_text())
+    assert final.shape == (1, 1, 100, 7)
+    assert masks.shape == (100, len(info["labels"]), 15, 15)
+    assert proposals.shape[-1] == 7
+    live = final[0, 0][final[0, 0, :, 2] > 0]
+    assert np.all(np.diff(live[:, 2]) <= 0)  # sorted by score
+    assert set(live[:, 1].astype(int)) <= set(range(len(info["labels"])))
+    assert np.all((live[:, 3:] >= 0) & (live[:, 3:] <= 1))
+    assert np.all((masks >= 0) & (masks <= 1))

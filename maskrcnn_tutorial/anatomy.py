@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
-from .inference import Model, make_blob
+from .images import to_bgr8
+from .inference import Model, RawOutputs, make_blob
+from .postprocess import pixel_box
 
 #: (name prefix, stage), most specific first. A layer belongs to the first prefix it starts with.
 STAGE_PREFIXES: tuple[tuple[str, str], ...] = (
@@ -83,3 +86,44 @@ def stage_summary(layer_list: list[Layer]) -> list[tuple[str, int, tuple[int, ..
         if members:
             rows.append((stage, len(members), members[-1].shape))
     return rows
+
+
+def stage_times(profile: list[tuple[str, str, float]]) -> list[tuple[str, float]]:
+    """Milliseconds per stage from :meth:`Model.layer_profile` rows, in data-flow order.
+
+    Stages with no layer in the profile are left out.
+    """
+    totals: dict[str, float] = {}
+    for name, _, ms in profile:
+        stage = stage_of(name)
+        totals[stage] = totals.get(stage, 0.0) + ms
+    return [(stage, totals[stage]) for stage in STAGES if stage in totals]
+
+
+def proposals(
+    raw: RawOutputs, image_shape: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The stage-1 RPN proposals (``detection_out``) as pixel boxes and objectness scores.
+
+    Returns ``boxes`` (K, 4) inclusive ``[left, top, right, bottom]`` and ``scores`` (K,) for
+    the K rows with a positive score (the rest are DetectionOutput's zero padding), in the
+    network's order (best first). ``image_shape`` (height, width) defaults to the image run.
+    """
+    height, width = image_shape or raw.image_shape
+    rows = raw.detection_out.reshape(-1, 7)
+    rows = rows[rows[:, 2] > 0]
+    boxes = np.array([pixel_box(row, width, height) for row in rows], np.int64).reshape(-1, 4)
+    return boxes, rows[:, 2].astype(np.float32)
+
+
+def draw_proposals(
+    image: np.ndarray,
+    boxes: np.ndarray,
+    color: tuple[int, int, int] = (255, 255, 255),
+    thickness: int = 1,
+) -> np.ndarray:
+    """A copy of ``image`` with every box of ``boxes`` (from :func:`proposals`) outlined."""
+    out = to_bgr8(image).copy()
+    for left, top, right, bottom in boxes:
+        cv2.rectangle(out, (int(left), int(top)), (int(right), int(bottom)), color, thickness)
+    return out

@@ -45,16 +45,23 @@ def _summarise(gt: COCO, results: list[dict], iou_type: str) -> dict[str, float]
     return {"AP": float(ev.stats[0]), "AP50": float(ev.stats[1]), "AP75": float(ev.stats[2])}
 
 
-def evaluate(model_name: str = "shapes", images: int = 200, seed: int = EVAL_SEED_START,
-             progress: bool = False, mask_threshold: float = EVAL_MASK_THRESHOLD) -> dict:
+def evaluate(
+    model_name: str = "shapes",
+    images: int = 200,
+    seed: int = EVAL_SEED_START,
+    progress: bool = False,
+    mask_threshold: float = EVAL_MASK_THRESHOLD,
+) -> dict:
     """Box and mask AP of ``model_name`` on scenes ``seed .. seed + images - 1``.
 
     Returns ``{"model", "images", "box": {"AP", "AP50", "AP75"}, "mask": {...}}``. Scene
     class ids are mapped to COCO category ids as ``class_id + 1``.
     """
     if seed < EVAL_SEED_START:
-        raise UserError(f"evaluation seeds start at {EVAL_SEED_START:,}; got {seed} "
-                        "(lower seeds are training scenes)")
+        raise UserError(
+            f"evaluation seeds start at {EVAL_SEED_START:,}; got {seed} "
+            "(lower seeds are training scenes)"
+        )
     if images < 1:
         raise UserError("evaluate at least one image")
     model = load_model(model_name)
@@ -62,41 +69,68 @@ def evaluate(model_name: str = "shapes", images: int = 200, seed: int = EVAL_SEE
         raise UserError(f"model {model_name!r} does not predict the scene classes {LABELS}")
 
     gt_images, gt_anns, results = [], [], []
-    for image_id, scene_seed in enumerate(tqdm(range(seed, seed + images), disable=not progress,
-                                               desc="evaluate", unit="scene"), start=1):
+    for image_id, scene_seed in enumerate(
+        tqdm(range(seed, seed + images), disable=not progress, desc="evaluate", unit="scene"),
+        start=1,
+    ):
         scene = make_scene(scene_seed)
         h, w = scene.image.shape[:2]
         gt_images.append({"id": image_id, "width": w, "height": h})
         for cid, box, mask in zip(scene.class_ids, scene.boxes, scene.masks, strict=True):
-            gt_anns.append({"id": len(gt_anns) + 1, "image_id": image_id,
-                            "category_id": int(cid) + 1, "bbox": _xywh(*box),
-                            "area": float(mask.sum()), "iscrowd": 0,
-                            "segmentation": rle.encode(mask)})
-        dets = postprocess(model.forward(scene.image), (h, w), model.labels,
-                           conf_threshold=EVAL_CONF_THRESHOLD, mask_threshold=mask_threshold)
+            gt_anns.append(
+                {
+                    "id": len(gt_anns) + 1,
+                    "image_id": image_id,
+                    "category_id": int(cid) + 1,
+                    "bbox": _xywh(*box),
+                    "area": float(mask.sum()),
+                    "iscrowd": 0,
+                    "segmentation": rle.encode(mask),
+                }
+            )
+        dets = postprocess(
+            model.forward(scene.image),
+            (h, w),
+            model.labels,
+            conf_threshold=EVAL_CONF_THRESHOLD,
+            mask_threshold=mask_threshold,
+        )
         masks = dets.masks
         for i in range(len(dets)):
             x1, y1, x2, y2 = (int(v) for v in dets.boxes[i])
-            results.append({"image_id": image_id, "category_id": int(dets.class_ids[i]) + 1,
-                            "bbox": _xywh(x1, y1, x2 + 1, y2 + 1),
-                            "score": float(dets.scores[i]),
-                            "segmentation": rle.encode(masks[i])})
+            results.append(
+                {
+                    "image_id": image_id,
+                    "category_id": int(dets.class_ids[i]) + 1,
+                    "bbox": _xywh(x1, y1, x2 + 1, y2 + 1),
+                    "score": float(dets.scores[i]),
+                    "segmentation": rle.encode(masks[i]),
+                }
+            )
 
     gt = COCO()
-    gt.dataset = {"images": gt_images, "annotations": gt_anns,
-                  "categories": [{"id": i + 1, "name": n} for i, n in enumerate(LABELS)]}
+    gt.dataset = {
+        "images": gt_images,
+        "annotations": gt_anns,
+        "categories": [{"id": i + 1, "name": n} for i, n in enumerate(LABELS)],
+    }
     with contextlib.redirect_stdout(io.StringIO()):
         gt.createIndex()
-    return {"model": model_name, "images": images,
-            "box": _summarise(gt, results, "bbox"), "mask": _summarise(gt, results, "segm")}
+    return {
+        "model": model_name,
+        "images": images,
+        "box": _summarise(gt, results, "bbox"),
+        "mask": _summarise(gt, results, "segm"),
+    }
 
 
 def format_report(report: dict) -> str:
     """The figures as a small table."""
-    lines = [f"model {report['model']}, {report['images']} held-out scenes",
-             f"{'':6}{'AP':>8}{'AP50':>8}{'AP75':>8}"]
+    lines = [
+        f"model {report['model']}, {report['images']} held-out scenes",
+        f"{'':6}{'AP':>8}{'AP50':>8}{'AP75':>8}",
+    ]
     for kind in ("box", "mask"):
         r = report[kind]
         lines.append(f"{kind:6}{r['AP']:8.3f}{r['AP50']:8.3f}{r['AP75']:8.3f}")
     return "\n".join(lines)
-

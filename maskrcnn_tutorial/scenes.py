@@ -65,9 +65,19 @@ class _Shape:
 
     def moved(self, t: float) -> _Shape:
         """The same shape ``t`` frames later."""
-        return _Shape(self.class_id, self.cx + self.vx * t, self.cy + self.vy * t, self.radius,
-                      self.angle + self.spin * t, self.aspect, self.inner, self.colour,
-                      self.vx, self.vy, self.spin)
+        return _Shape(
+            self.class_id,
+            self.cx + self.vx * t,
+            self.cy + self.vy * t,
+            self.radius,
+            self.angle + self.spin * t,
+            self.aspect,
+            self.inner,
+            self.colour,
+            self.vx,
+            self.vy,
+            self.spin,
+        )
 
 
 def _polygon(shape: _Shape) -> np.ndarray:
@@ -113,8 +123,11 @@ def _background(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
     h, w = size
     base = rng.uniform(40, 215, 3)
     cells = int(rng.integers(3, 9))
-    blotches = cv2.resize(rng.normal(0, 1, (cells, cells, 3)).astype(np.float32), (w, h),
-                          interpolation=cv2.INTER_CUBIC)
+    blotches = cv2.resize(
+        rng.normal(0, 1, (cells, cells, 3)).astype(np.float32),
+        (w, h),
+        interpolation=cv2.INTER_CUBIC,
+    )
     img = base + blotches * rng.uniform(10, 35)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     theta = rng.uniform(0, 2 * np.pi)
@@ -137,8 +150,13 @@ def _contrasting_colour(rng: np.random.Generator, bg_mean: np.ndarray) -> tuple[
     return tuple(int(v) for v in colour)
 
 
-def _random_shape(rng: np.random.Generator, size: tuple[int, int], bg_mean: np.ndarray,
-                  class_id: int | None = None, near: _Shape | None = None) -> _Shape:
+def _random_shape(
+    rng: np.random.Generator,
+    size: tuple[int, int],
+    bg_mean: np.ndarray,
+    class_id: int | None = None,
+    near: _Shape | None = None,
+) -> _Shape:
     """Draw one object's parameters; with ``near`` it touches or overlaps that object."""
     h, w = size
     scale = min(h, w) / 256.0
@@ -153,14 +171,24 @@ def _random_shape(rng: np.random.Generator, size: tuple[int, int], bg_mean: np.n
         cy = float(np.clip(near.cy + np.sin(direction) * dist, 0.05 * h, 0.95 * h))
     inner = float(rng.uniform(0.45, 0.6)) if LABELS[cid] == "ring" else float(rng.uniform(0.4, 0.5))
     aspect = float(rng.uniform(0.7, 1.0))
-    return _Shape(cid, float(cx), float(cy), radius, float(rng.uniform(0, 2 * np.pi)), aspect,
-                  inner, _contrasting_colour(rng, bg_mean),
-                  vx=float(rng.uniform(-2, 2) * scale), vy=float(rng.uniform(-2, 2) * scale),
-                  spin=float(rng.uniform(-0.05, 0.05)))
+    return _Shape(
+        cid,
+        float(cx),
+        float(cy),
+        radius,
+        float(rng.uniform(0, 2 * np.pi)),
+        aspect,
+        inner,
+        _contrasting_colour(rng, bg_mean),
+        vx=float(rng.uniform(-2, 2) * scale),
+        vy=float(rng.uniform(-2, 2) * scale),
+        spin=float(rng.uniform(-0.05, 0.05)),
+    )
 
 
-def _random_layout(rng: np.random.Generator, size: tuple[int, int], bg_mean: np.ndarray,
-                   max_objects: int) -> list[_Shape]:
+def _random_layout(
+    rng: np.random.Generator, size: tuple[int, int], bg_mean: np.ndarray, max_objects: int
+) -> list[_Shape]:
     """Objects for one scene; many scenes get a touching or overlapping same-class pair."""
     count = int(rng.integers(2, max_objects + 1))
     shapes: list[_Shape] = []
@@ -194,8 +222,9 @@ def _render(rng: np.random.Generator, background: np.ndarray, shapes: list[_Shap
             kept.append((shape.class_id, visible))
     kept.reverse()
     if not kept:
-        return Scene(image, np.zeros(0, np.int64), np.zeros((0, 4), np.float32),
-                     np.zeros((0, *size), bool))
+        return Scene(
+            image, np.zeros(0, np.int64), np.zeros((0, 4), np.float32), np.zeros((0, *size), bool)
+        )
     masks = np.stack([m for _, m in kept])
     boxes = np.array([_tight_box(m) for m in masks], np.float32)
     return Scene(image, np.array([c for c, _ in kept], np.int64), boxes, masks)
@@ -222,8 +251,9 @@ def make_scene(seed: int, size: tuple[int, int] = DEFAULT_SIZE, max_objects: int
     return _render(rng, background, shapes)
 
 
-def make_clip(seed: int, n_frames: int, size: tuple[int, int] = DEFAULT_SIZE,
-              max_objects: int = 5) -> list[Scene]:
+def make_clip(
+    seed: int, n_frames: int, size: tuple[int, int] = DEFAULT_SIZE, max_objects: int = 5
+) -> list[Scene]:
     """A short clip: one scene's objects drifting and spinning smoothly over a fixed background.
 
     Frame noise is redrawn every frame, as a camera's would be; geometry moves by at most a few
@@ -244,8 +274,12 @@ def scene_truth(scene: Scene) -> dict:
     """JSON-ready ground truth: size and, per object, class, label, box and COCO RLE mask."""
     h, w = scene.image.shape[:2]
     objects = [
-        {"class_id": int(c), "label": LABELS[int(c)], "box": [float(v) for v in box],
-         "mask": rle.encode(mask)}
+        {
+            "class_id": int(c),
+            "label": LABELS[int(c)],
+            "box": [float(v) for v in box],
+            "mask": rle.encode(mask),
+        }
         for c, box, mask in zip(scene.class_ids, scene.boxes, scene.masks, strict=True)
     ]
     return {"width": int(w), "height": int(h), "objects": objects}

@@ -23,18 +23,28 @@ from maskrcnn_tutorial.training.train import train
 
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m maskrcnn_tutorial.training",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m maskrcnn_tutorial.training",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--out", type=Path, default=Path("maskrcnn_tutorial/models/shapes"))
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/shapes-run"),
-                        help="where checkpoints go (keep it outside the repository)")
-    parser.add_argument("--from-checkpoint", type=Path, default=None,
-                        help="export this checkpoint instead of training")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path("/tmp/shapes-run"),
+        help="where checkpoints go (keep it outside the repository)",
+    )
+    parser.add_argument(
+        "--from-checkpoint",
+        type=Path,
+        default=None,
+        help="export this checkpoint instead of training",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
 
@@ -46,13 +56,21 @@ def main(argv: list[str] | None = None) -> None:
     else:
         model, seconds = train(args.steps, args.seed, args.workdir, args.batch, args.lr)
         steps = args.steps
-        torch.save({"step": steps, "seconds": seconds, "model": model.state_dict()},
-                   args.workdir / "checkpoint.pt")
-    command = (f"python -m maskrcnn_tutorial.training --steps {steps} --seed {args.seed} "
-               f"--batch {args.batch} --lr {args.lr} --out {args.out}")
-    info = {"command": command, "seed": args.seed, "steps": steps,
-            "seconds": round(seconds) if seconds is not None else None,
-            "torch": torch.__version__}
+        torch.save(
+            {"step": steps, "seconds": seconds, "model": model.state_dict()},
+            args.workdir / "checkpoint.pt",
+        )
+    command = (
+        f"python -m maskrcnn_tutorial.training --steps {steps} --seed {args.seed} "
+        f"--batch {args.batch} --lr {args.lr} --out {args.out}"
+    )
+    info = {
+        "command": command,
+        "seed": args.seed,
+        "steps": steps,
+        "seconds": round(seconds) if seconds is not None else None,
+        "torch": torch.__version__,
+    }
     export(model, args.out, info)
     print(f"exported to {args.out}: {info}")
 

@@ -65,8 +65,12 @@ def write_parity(model: ShapesMaskRCNN, out: Path) -> Path:
 
 def write_model_json(model: ShapesMaskRCNN, out: Path, training: dict) -> Path:
     """Write the registry entry: name, labels, input size and how the weights were trained."""
-    info = {"name": "shapes", "labels": list(model.spec.labels),
-            "input_size": list(model.spec.input_size), "training": training}
+    info = {
+        "name": "shapes",
+        "labels": list(model.spec.labels),
+        "input_size": list(model.spec.input_size),
+        "training": training,
+    }
     path = out / "model.json"
     path.write_text(json.dumps(info, indent=2) + "\n")
     return path

@@ -24,39 +24,69 @@ def _f32_list(values) -> Attr:
     return Attr("tensor", np.asarray(values, np.float32))
 
 
-def _conv(name: str, src: str, weights: str, stride: int = 1, *, transposed: bool = False
-          ) -> list[Node]:
+def _conv(
+    name: str, src: str, weights: str, stride: int = 1, *, transposed: bool = False
+) -> list[Node]:
     """Conv2D + BiasAdd (SAME padding, NHWC); biases are ``<weights prefix>/biases``."""
-    attrs = {"data_format": Attr("s", "NHWC"), "padding": Attr("s", "SAME"),
-             "strides": Attr("list_i", [1, stride, stride, 1]),
-             "dilations": Attr("list_i", [1, 1, 1, 1])}
+    attrs = {
+        "data_format": Attr("s", "NHWC"),
+        "padding": Attr("s", "SAME"),
+        "strides": Attr("list_i", [1, stride, stride, 1]),
+        "dilations": Attr("list_i", [1, 1, 1, 1]),
+    }
     if transposed:
         attrs["loc_pred_transposed"] = Attr("b", True)
     biases = weights.rsplit("/", 1)[0] + "/biases"
-    return [Node(f"{name}/Conv2D", "Conv2D", [src, weights], attrs),
-            Node(f"{name}/BiasAdd", "BiasAdd", [f"{name}/Conv2D", biases],
-                 {"data_format": Attr("s", "NHWC")})]
+    return [
+        Node(f"{name}/Conv2D", "Conv2D", [src, weights], attrs),
+        Node(
+            f"{name}/BiasAdd",
+            "BiasAdd",
+            [f"{name}/Conv2D", biases],
+            {"data_format": Attr("s", "NHWC")},
+        ),
+    ]
 
 
 def _matmul(name: str, src: str, *, transposed: bool = False) -> list[Node]:
     attrs = {"transpose_a": Attr("b", False), "transpose_b": Attr("b", False)}
     if transposed:
         attrs["loc_pred_transposed"] = Attr("b", True)
-    return [Node(f"{name}/MatMul", "MatMul", [src, f"{name}/weights"], attrs),
-            Node(f"{name}/BiasAdd", "BiasAdd", [f"{name}/MatMul", f"{name}/biases"],
-                 {"data_format": Attr("s", "NHWC")})]
+    return [
+        Node(f"{name}/MatMul", "MatMul", [src, f"{name}/weights"], attrs),
+        Node(
+            f"{name}/BiasAdd",
+            "BiasAdd",
+            [f"{name}/MatMul", f"{name}/biases"],
+            {"data_format": Attr("s", "NHWC")},
+        ),
+    ]
 
 
 def _maxpool(name: str, src: str) -> Node:
-    return Node(name, "MaxPool", [src], {
-        "data_format": Attr("s", "NHWC"), "ksize": Attr("list_i", [1, 2, 2, 1]),
-        "strides": Attr("list_i", [1, 2, 2, 1]), "padding": Attr("s", "VALID")})
+    return Node(
+        name,
+        "MaxPool",
+        [src],
+        {
+            "data_format": Attr("s", "NHWC"),
+            "ksize": Attr("list_i", [1, 2, 2, 1]),
+            "strides": Attr("list_i", [1, 2, 2, 1]),
+            "padding": Attr("s", "VALID"),
+        },
+    )
 
 
 def _crop(name: str, features: str, boxes: str, size: int) -> list[Node]:
-    return [const(f"{name}/crop_size", _i32(size, size)),
-            Node(name, "CropAndResize", [features, boxes, f"{name}/crop_size"],
-                 {"extrapolation_value": Attr("f", 0.0), "method": Attr("s", "bilinear")})]
+    return [
+        const(f"{name}/crop_size", _i32(size, size)),
+        Node(
+            name,
+            "CropAndResize",
+            [features, boxes, f"{name}/crop_size"],
+            {"extrapolation_value": Attr("f", 0.0), "method": Attr("s", "bilinear")},
+        ),
+    ]
 
 
 def _second_stage(prefix: str, src: str, spec: Spec) -> tuple[list[Node], str]:
@@ -79,8 +109,11 @@ def build_graph(spec: Spec) -> list[Node]:
     """All structural nodes of the text graph (weights excluded)."""
     c = spec.num_classes
     nodes: list[Node] = [
-        Node("image_tensor", "Placeholder", attrs={"dtype": Attr("type", "DT_UINT8"),
-                                                   "shape": Attr("shape", [-1, -1, -1, 3])}),
+        Node(
+            "image_tensor",
+            "Placeholder",
+            attrs={"dtype": Attr("type", "DT_UINT8"), "shape": Attr("shape", [-1, -1, -1, 3])},
+        ),
         Node("Preprocessor/mul", "Mul", ["image_tensor", "Preprocessor/mul/x"]),
         Node("Preprocessor/sub", "Sub", ["Preprocessor/mul", "Preprocessor/sub/y"]),
     ]
@@ -105,17 +138,35 @@ def build_graph(spec: Spec) -> list[Node]:
         Node(f"{cls}/softmax", "Softmax", [f"{cls}/reshape_1"], {"axis": Attr("i", -1)}),
         Node(f"{cls}/softmax/flatten", "Flatten", [f"{cls}/softmax"]),
         Node(f"{box}/flatten", "Flatten", [f"{box}/BiasAdd"]),
-        Node("proposals", "PriorBox", [f"{box}/BiasAdd", "image_tensor"], {
-            "clip": Attr("b", True), "flip": Attr("b", False),
-            "width": _f32_list([a[0] for a in spec.anchors]),
-            "height": _f32_list([a[1] for a in spec.anchors]),
-            "offset": Attr("f", 0.0), "step": Attr("f", float(spec.feature_stride)),
-            "variance": _f32_list(spec.variances)}),
-        Node("detection_out", "DetectionOutput",
-             [f"{box}/flatten", f"{cls}/softmax/flatten", "proposals"], _detection_attrs(
-                 background_label_id=0, clip=True, code_type="CENTER_SIZE",
-                 keep_top_k=spec.proposals, nms_threshold=spec.rpn_nms, num_classes=2,
-                 share_location=True, top_k=spec.rpn_top_k)),
+        Node(
+            "proposals",
+            "PriorBox",
+            [f"{box}/BiasAdd", "image_tensor"],
+            {
+                "clip": Attr("b", True),
+                "flip": Attr("b", False),
+                "width": _f32_list([a[0] for a in spec.anchors]),
+                "height": _f32_list([a[1] for a in spec.anchors]),
+                "offset": Attr("f", 0.0),
+                "step": Attr("f", float(spec.feature_stride)),
+                "variance": _f32_list(spec.variances),
+            },
+        ),
+        Node(
+            "detection_out",
+            "DetectionOutput",
+            [f"{box}/flatten", f"{cls}/softmax/flatten", "proposals"],
+            _detection_attrs(
+                background_label_id=0,
+                clip=True,
+                code_type="CENTER_SIZE",
+                keep_top_k=spec.proposals,
+                nms_threshold=spec.rpn_nms,
+                num_classes=2,
+                share_location=True,
+                top_k=spec.rpn_top_k,
+            ),
+        ),
     ]
     nodes += _crop("CropAndResize", FEATURES, "detection_out", spec.crop_size)
     nodes.append(_maxpool("MaxPool2D/MaxPool", "CropAndResize"))
@@ -126,11 +177,17 @@ def build_graph(spec: Spec) -> list[Node]:
     scls = "SecondStageBoxPredictor/ClassPredictor"
     nodes += [
         const("SecondStageBoxPredictor/AvgPool/reduction_indices", _i32(1, 2)),
-        Node("SecondStageBoxPredictor/AvgPool", "Mean",
-             [src, "SecondStageBoxPredictor/AvgPool/reduction_indices"],
-             {"keep_dims": Attr("b", True)}),
-        Node("SecondStageBoxPredictor/Flatten/flatten/Reshape", "Flatten",
-             ["SecondStageBoxPredictor/AvgPool"]),
+        Node(
+            "SecondStageBoxPredictor/AvgPool",
+            "Mean",
+            [src, "SecondStageBoxPredictor/AvgPool/reduction_indices"],
+            {"keep_dims": Attr("b", True)},
+        ),
+        Node(
+            "SecondStageBoxPredictor/Flatten/flatten/Reshape",
+            "Flatten",
+            ["SecondStageBoxPredictor/AvgPool"],
+        ),
     ]
     flat = "SecondStageBoxPredictor/Flatten/flatten/Reshape"
     nodes += _matmul(sbox, flat, transposed=True)
@@ -138,8 +195,11 @@ def build_graph(spec: Spec) -> list[Node]:
     r1 = "SecondStageBoxPredictor/Reshape_1"
     nodes += [
         const("SecondStageBoxPredictor/Reshape/shape2", _i32(1, -1, 4)),
-        Node("SecondStageBoxPredictor/Reshape", "Reshape",
-             [f"{sbox}/BiasAdd", "SecondStageBoxPredictor/Reshape/shape2"]),
+        Node(
+            "SecondStageBoxPredictor/Reshape",
+            "Reshape",
+            [f"{sbox}/BiasAdd", "SecondStageBoxPredictor/Reshape/shape2"],
+        ),
         const(f"{r1}/shape", _i32(1, -1, c + 1)),
         Node(r1, "Reshape", [f"{scls}/BiasAdd", f"{r1}/shape"]),
         Node(f"{r1}/softmax", "Softmax", [r1], {"axis": Attr("i", -1)}),
@@ -150,21 +210,41 @@ def build_graph(spec: Spec) -> list[Node]:
         Node(f"{r1}/Reshape", "Reshape", [f"{r1}/slice", f"{r1}/Reshape/shape"]),
         const("detection_out/slice/begins", _i32(0, 0, 0, 3)),
         const("detection_out/slice/sizes", _i32(-1, -1, -1, 4)),
-        Node("detection_out/slice", "Slice",
-             ["detection_out", "detection_out/slice/begins", "detection_out/slice/sizes"]),
-        Node("variance_encoded", "Mul", ["SecondStageBoxPredictor/Reshape", "proposals/variance"],
-             {"axis": Attr("i", 2)}),
+        Node(
+            "detection_out/slice",
+            "Slice",
+            ["detection_out", "detection_out/slice/begins", "detection_out/slice/sizes"],
+        ),
+        Node(
+            "variance_encoded",
+            "Mul",
+            ["SecondStageBoxPredictor/Reshape", "proposals/variance"],
+            {"axis": Attr("i", 2)},
+        ),
         const("detection_out/slice/reshape/shape", _i32(1, 1, -1)),
-        Node("detection_out/slice/reshape", "Reshape",
-             ["detection_out/slice", "detection_out/slice/reshape/shape"]),
+        Node(
+            "detection_out/slice/reshape",
+            "Reshape",
+            ["detection_out/slice", "detection_out/slice/reshape/shape"],
+        ),
         Node("variance_encoded/flatten", "Flatten", ["variance_encoded"]),
-        Node("detection_out_final", "DetectionOutput",
-             ["variance_encoded/flatten", f"{r1}/Reshape", "detection_out/slice/reshape"],
-             _detection_attrs(
-                 background_label_id=c + 1, clip=True, code_type="CENTER_SIZE",
-                 confidence_threshold=spec.score_threshold, group_by_classes=False,
-                 keep_top_k=spec.detections, nms_threshold=spec.final_nms, num_classes=c,
-                 share_location=False, variance_encoded_in_target=True)),
+        Node(
+            "detection_out_final",
+            "DetectionOutput",
+            ["variance_encoded/flatten", f"{r1}/Reshape", "detection_out/slice/reshape"],
+            _detection_attrs(
+                background_label_id=c + 1,
+                clip=True,
+                code_type="CENTER_SIZE",
+                confidence_threshold=spec.score_threshold,
+                group_by_classes=False,
+                keep_top_k=spec.detections,
+                nms_threshold=spec.final_nms,
+                num_classes=c,
+                share_location=False,
+                variance_encoded_in_target=True,
+            ),
+        ),
     ]
     nodes += _crop("CropAndResize_1", FEATURES, "detection_out_final", spec.crop_size)
     nodes.append(_maxpool("MaxPool2D_1/MaxPool", "CropAndResize_1"))
@@ -173,8 +253,12 @@ def build_graph(spec: Spec) -> list[Node]:
     m = "SecondStageBoxPredictor_1"
     nodes += [
         const(f"{m}/ResizeBilinear/size", _i32(spec.mask_size, spec.mask_size)),
-        Node(f"{m}/ResizeBilinear", "ResizeBilinear", [src, f"{m}/ResizeBilinear/size"],
-             {"align_corners": Attr("b", True)}),
+        Node(
+            f"{m}/ResizeBilinear",
+            "ResizeBilinear",
+            [src, f"{m}/ResizeBilinear/size"],
+            {"align_corners": Attr("b", True)},
+        ),
     ]
     nodes += _conv(f"{m}/Conv", f"{m}/ResizeBilinear", "SecondStageBoxPredictor/Conv/weights")
     nodes.append(Node(f"{m}/Conv/Relu", "Relu", [f"{m}/Conv/BiasAdd"]))

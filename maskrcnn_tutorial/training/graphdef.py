@@ -79,11 +79,17 @@ def _shape_bytes(dims: tuple[int, ...]) -> bytes:
 def _tensor_bytes(array: np.ndarray) -> bytes:
     if array.dtype.kind == "f":
         data = np.ascontiguousarray(array, dtype="<f4")
-        return (_int_field(1, DTYPES["DT_FLOAT"]) + _len_field(2, _shape_bytes(array.shape))
-                + _len_field(4, data.tobytes()))
+        return (
+            _int_field(1, DTYPES["DT_FLOAT"])
+            + _len_field(2, _shape_bytes(array.shape))
+            + _len_field(4, data.tobytes())
+        )
     packed = b"".join(_varint(int(v)) for v in array.reshape(-1))
-    return (_int_field(1, DTYPES["DT_INT32"]) + _len_field(2, _shape_bytes(array.shape))
-            + _len_field(7, packed))
+    return (
+        _int_field(1, DTYPES["DT_INT32"])
+        + _len_field(2, _shape_bytes(array.shape))
+        + _len_field(7, packed)
+    )
 
 
 def _attr_bytes(attr: Attr) -> bytes:

@@ -14,25 +14,33 @@ import numpy as np
 F32 = np.float32
 
 
-def prior_boxes(feature_hw: tuple[int, int], image_hw: tuple[int, int], step: float,
-                anchors: tuple[tuple[float, float], ...], clip: bool = True) -> np.ndarray:
+def prior_boxes(
+    feature_hw: tuple[int, int],
+    image_hw: tuple[int, int],
+    step: float,
+    anchors: tuple[tuple[float, float], ...],
+    clip: bool = True,
+) -> np.ndarray:
     """PriorBox output boxes, (P, 4) float32 normalised x1, y1, x2, y2, ordered (h, w, anchor)."""
     fh, fw = feature_hw
     ih, iw = image_hw
-    cy, cx = np.meshgrid(np.arange(fh, dtype=F32) * F32(step), np.arange(fw, dtype=F32) * F32(step),
-                         indexing="ij")
+    cy, cx = np.meshgrid(
+        np.arange(fh, dtype=F32) * F32(step), np.arange(fw, dtype=F32) * F32(step), indexing="ij"
+    )
     sizes = np.asarray(anchors, F32)
     bw, bh = sizes[:, 0] * F32(0.5), sizes[:, 1] * F32(0.5)
     cx, cy = cx[..., None], cy[..., None]
-    boxes = np.stack([(cx - bw) / F32(iw), (cy - bh) / F32(ih),
-                      (cx + bw) / F32(iw), (cy + bh) / F32(ih)], -1).reshape(-1, 4)
+    boxes = np.stack(
+        [(cx - bw) / F32(iw), (cy - bh) / F32(ih), (cx + bw) / F32(iw), (cy + bh) / F32(ih)], -1
+    ).reshape(-1, 4)
     if clip:
         boxes = np.clip(boxes, F32(0), F32(1))
     return boxes.astype(F32)
 
 
-def decode_center_size(deltas: np.ndarray, priors: np.ndarray,
-                       variances: tuple[float, ...] | None, clip: bool = True) -> np.ndarray:
+def decode_center_size(
+    deltas: np.ndarray, priors: np.ndarray, variances: tuple[float, ...] | None, clip: bool = True
+) -> np.ndarray:
     """Decode (dx, dy, dw, dh) against normalised priors like DetectionOutput's DecodeBBox.
 
     ``variances`` None means the variances are already applied (variance_encoded_in_target).
@@ -62,8 +70,15 @@ def _box_size(b: np.ndarray) -> np.ndarray:
 
 def iou_one_to_many(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """JaccardOverlap of normalised boxes (no +1), 0 where the intersection is empty."""
-    inter = np.stack([np.maximum(box[0], boxes[:, 0]), np.maximum(box[1], boxes[:, 1]),
-                      np.minimum(box[2], boxes[:, 2]), np.minimum(box[3], boxes[:, 3])], 1)
+    inter = np.stack(
+        [
+            np.maximum(box[0], boxes[:, 0]),
+            np.maximum(box[1], boxes[:, 1]),
+            np.minimum(box[2], boxes[:, 2]),
+            np.minimum(box[3], boxes[:, 3]),
+        ],
+        1,
+    )
     isize = _box_size(inter)
     union = _box_size(box[None])[0] + _box_size(boxes) - isize
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -71,8 +86,14 @@ def iou_one_to_many(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return iou.astype(F32)
 
 
-def nms_fast(boxes: np.ndarray, scores: np.ndarray, score_threshold: float, nms_threshold: float,
-             top_k: int, limit: int) -> list[int]:
+def nms_fast(
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    score_threshold: float,
+    nms_threshold: float,
+    top_k: int,
+    limit: int,
+) -> list[int]:
     """OpenCV's NMSFast_: score > threshold, stable sort, top_k, greedy NMS, stop at ``limit``."""
     idx = np.flatnonzero(scores > F32(score_threshold))
     order = idx[np.argsort(-scores[idx], kind="stable")]
@@ -89,9 +110,16 @@ def nms_fast(boxes: np.ndarray, scores: np.ndarray, score_threshold: float, nms_
     return keep
 
 
-def detection_output(boxes_per_class: np.ndarray, scores: np.ndarray, *, background: int,
-                     score_threshold: float, nms_threshold: float, top_k: int,
-                     keep_top_k: int) -> np.ndarray:
+def detection_output(
+    boxes_per_class: np.ndarray,
+    scores: np.ndarray,
+    *,
+    background: int,
+    score_threshold: float,
+    nms_threshold: float,
+    top_k: int,
+    keep_top_k: int,
+) -> np.ndarray:
     """DetectionOutput for one image from decoded boxes.
 
     Args:

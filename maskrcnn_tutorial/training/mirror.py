@@ -49,10 +49,20 @@ def crop_and_resize(features: torch.Tensor, boxes: torch.Tensor, size: int) -> t
     steps = torch.linspace(0, 1, size, dtype=features.dtype)
     xs = boxes[..., 0:1] + (boxes[..., 2:3] - boxes[..., 0:1]) * steps  # (B, R, size)
     ys = boxes[..., 1:2] + (boxes[..., 3:4] - boxes[..., 1:2]) * steps
-    grid = torch.stack([(2 * xs - 1)[:, :, None, :].expand(b, r, size, size),
-                        (2 * ys - 1)[:, :, :, None].expand(b, r, size, size)], -1)
-    out = F.grid_sample(features, grid.reshape(b, r * size, size, 2), mode="bilinear",
-                        padding_mode="zeros", align_corners=True)  # (B, C, R*size, size)
+    grid = torch.stack(
+        [
+            (2 * xs - 1)[:, :, None, :].expand(b, r, size, size),
+            (2 * ys - 1)[:, :, :, None].expand(b, r, size, size),
+        ],
+        -1,
+    )
+    out = F.grid_sample(
+        features,
+        grid.reshape(b, r * size, size, 2),
+        mode="bilinear",
+        padding_mode="zeros",
+        align_corners=True,
+    )  # (B, C, R*size, size)
     c = features.shape[1]
     return out.reshape(b, c, r, size, size).permute(0, 2, 1, 3, 4).reshape(b * r, c, size, size)
 
@@ -66,15 +76,17 @@ class ShapesMaskRCNN(nn.Module):
         a, c = spec.num_anchors, spec.num_classes
         chans = [3] + [ch for ch, _ in spec.backbone]
         self.backbone = nn.ModuleList(
-            nn.Conv2d(chans[i], chans[i + 1], 3, stride) for i, (_, stride) in
-            enumerate(spec.backbone))
+            nn.Conv2d(chans[i], chans[i + 1], 3, stride)
+            for i, (_, stride) in enumerate(spec.backbone)
+        )
         feat = chans[-1]
         self.rpn = nn.Conv2d(feat, spec.rpn_channels, 3)
         self.rpn_box = nn.Conv2d(spec.rpn_channels, a * 4, 1)
         self.rpn_cls = nn.Conv2d(spec.rpn_channels, a * 2, 1)
         second = [feat, *spec.second_stage]
-        self.second = nn.ModuleList(nn.Conv2d(second[i], second[i + 1], 3)
-                                    for i in range(len(spec.second_stage)))
+        self.second = nn.ModuleList(
+            nn.Conv2d(second[i], second[i + 1], 3) for i in range(len(spec.second_stage))
+        )
         self.box_fc = nn.Linear(second[-1], c * 4)
         self.cls_fc = nn.Linear(second[-1], c + 1)
         self.mask_conv = nn.Conv2d(second[-1], spec.mask_channels, 3)
@@ -109,8 +121,9 @@ class ShapesMaskRCNN(nn.Module):
             x = F.relu(conv(same_pad(x, 3, 1)))
         return x
 
-    def box_head(self, feats: torch.Tensor, boxes: torch.Tensor
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    def box_head(
+        self, feats: torch.Tensor, boxes: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Class-specific box deltas (N, C*4) in TF order and class logits (N, C+1)."""
         x = self._second_stage(feats, boxes).mean((2, 3))
         return self.box_fc(x), self.cls_fc(x)
@@ -133,25 +146,38 @@ class ShapesMaskRCNN(nn.Module):
         box, logits = self.rpn_heads(feats)
         box_xy = tf_to_xy(box)[0].numpy()
         probs = torch.softmax(logits, -1)[0].numpy()
-        priors = layers.prior_boxes(tuple(feats.shape[2:]), tuple(images.shape[2:]),
-                                    spec.feature_stride, spec.anchors)
+        priors = layers.prior_boxes(
+            tuple(feats.shape[2:]), tuple(images.shape[2:]), spec.feature_stride, spec.anchors
+        )
         variances = np.tile(np.asarray(spec.variances, np.float32), (len(priors), 1))
         decoded = layers.decode_center_size(box_xy, priors, spec.variances)
-        det1 = layers.detection_output(decoded, probs, background=0, score_threshold=0.0,
-                                       nms_threshold=spec.rpn_nms, top_k=spec.rpn_top_k,
-                                       keep_top_k=spec.proposals)
+        det1 = layers.detection_output(
+            decoded,
+            probs,
+            background=0,
+            score_threshold=0.0,
+            nms_threshold=spec.rpn_nms,
+            top_k=spec.rpn_top_k,
+            keep_top_k=spec.proposals,
+        )
         proposals = torch.from_numpy(det1[None, :, 3:7].copy())
         crops = crop_and_resize(feats, proposals, spec.crop_size)
         deltas, cls_logits = self.box_head(feats, proposals)
         c = spec.num_classes
         deltas = (tf_to_xy(deltas).reshape(-1, c, 4) * torch.tensor(spec.variances)).numpy()
         scores = torch.softmax(cls_logits, -1)[:, 1:].numpy()
-        boxes = layers.decode_center_size(deltas.reshape(-1, 4), np.repeat(det1[:, 3:7], c, 0),
-                                          None).reshape(-1, c, 4)
-        final = layers.detection_output(boxes, scores, background=c + 1,
-                                        score_threshold=spec.score_threshold,
-                                        nms_threshold=spec.final_nms, top_k=-1,
-                                        keep_top_k=spec.detections)
+        boxes = layers.decode_center_size(
+            deltas.reshape(-1, 4), np.repeat(det1[:, 3:7], c, 0), None
+        ).reshape(-1, c, 4)
+        final = layers.detection_output(
+            boxes,
+            scores,
+            background=c + 1,
+            score_threshold=spec.score_threshold,
+            nms_threshold=spec.final_nms,
+            top_k=-1,
+            keep_top_k=spec.detections,
+        )
         masks = torch.sigmoid(self.mask_head(feats, torch.from_numpy(final[None, :, 3:7].copy())))
         return {
             "FirstStageBoxPredictor/BoxEncodingPredictor/flatten": box_xy.reshape(1, -1),

@@ -33,8 +33,15 @@ def encode(gt: np.ndarray, priors: np.ndarray, variances: tuple[float, ...]) -> 
     gw, gh = gt[:, 2] - gt[:, 0], gt[:, 3] - gt[:, 1]
     gcx, gcy = gt[:, 0] + gw / 2, gt[:, 1] + gh / 2
     v = variances
-    return np.stack([(gcy - pcy) / ph / v[1], (gcx - pcx) / pw / v[0],
-                     np.log(gh / ph) / v[3], np.log(gw / pw) / v[2]], 1).astype(np.float32)
+    return np.stack(
+        [
+            (gcy - pcy) / ph / v[1],
+            (gcx - pcx) / pw / v[0],
+            np.log(gh / ph) / v[3],
+            np.log(gw / pw) / v[2],
+        ],
+        1,
+    ).astype(np.float32)
 
 
 @dataclass
@@ -45,9 +52,16 @@ class RpnTargets:
     deltas: np.ndarray  # (P, 4) TF order, valid where labels == 1
 
 
-def rpn_targets(anchors: np.ndarray, gt: np.ndarray, variances: tuple[float, ...],
-                rng: np.random.Generator, batch: int = 256, pos_fraction: float = 0.5,
-                pos_iou: float = 0.6, neg_iou: float = 0.3) -> RpnTargets:
+def rpn_targets(
+    anchors: np.ndarray,
+    gt: np.ndarray,
+    variances: tuple[float, ...],
+    rng: np.random.Generator,
+    batch: int = 256,
+    pos_fraction: float = 0.5,
+    pos_iou: float = 0.6,
+    neg_iou: float = 0.3,
+) -> RpnTargets:
     """Match clipped anchors to ground truth and sample ``batch`` of them."""
     labels = np.full(len(anchors), -1, np.int64)
     deltas = np.zeros((len(anchors), 4), np.float32)
@@ -72,9 +86,15 @@ def rpn_targets(anchors: np.ndarray, gt: np.ndarray, variances: tuple[float, ...
     return RpnTargets(labels, deltas)
 
 
-def proposals_from_rpn(deltas_xy: np.ndarray, scores: np.ndarray, anchors: np.ndarray,
-                       variances: tuple[float, ...], pre_nms: int = 600, nms: float = 0.7,
-                       keep: int = 100) -> np.ndarray:
+def proposals_from_rpn(
+    deltas_xy: np.ndarray,
+    scores: np.ndarray,
+    anchors: np.ndarray,
+    variances: tuple[float, ...],
+    pre_nms: int = 600,
+    nms: float = 0.7,
+    keep: int = 100,
+) -> np.ndarray:
     """Decoded, NMS-filtered proposals (K, 4) like the graph's ``detection_out`` (faster)."""
     order = np.argsort(-scores)[:pre_nms]
     boxes = layers.decode_center_size(deltas_xy[order], anchors[order], variances)
@@ -101,9 +121,16 @@ class RoiTargets:
     gt_index: np.ndarray  # (R,) matched ground-truth instance, valid where labels > 0
 
 
-def roi_targets(proposals: np.ndarray, gt: np.ndarray, gt_classes: np.ndarray,
-                variances: tuple[float, ...], rng: np.random.Generator, count: int = 64,
-                fg_fraction: float = 0.25, fg_iou: float = 0.5) -> RoiTargets:
+def roi_targets(
+    proposals: np.ndarray,
+    gt: np.ndarray,
+    gt_classes: np.ndarray,
+    variances: tuple[float, ...],
+    rng: np.random.Generator,
+    count: int = 64,
+    fg_fraction: float = 0.25,
+    fg_iou: float = 0.5,
+) -> RoiTargets:
     """Sample ``count`` regions (ground truth included), at most ``fg_fraction`` of them objects."""
     rois = np.concatenate([proposals, gt]).astype(np.float32) if len(gt) else proposals
     iou = iou_matrix(rois, gt)

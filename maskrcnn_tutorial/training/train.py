@@ -58,13 +58,19 @@ def mask_targets(masks: np.ndarray, rois: np.ndarray, size: int) -> torch.Tensor
     xs = r[:, 0:1] + (r[:, 2:3] - r[:, 0:1]) * t
     ys = r[:, 1:2] + (r[:, 3:4] - r[:, 1:2]) * t
     n = len(rois)
-    grid = torch.stack([(2 * xs - 1)[:, None, :].expand(n, size, size),
-                        (2 * ys - 1)[:, :, None].expand(n, size, size)], -1)
+    grid = torch.stack(
+        [
+            (2 * xs - 1)[:, None, :].expand(n, size, size),
+            (2 * ys - 1)[:, :, None].expand(n, size, size),
+        ],
+        -1,
+    )
     return F.grid_sample(m, grid, mode="bilinear", align_corners=False)[:, 0]
 
 
-def losses(model: ShapesMaskRCNN, batch: Batch, anchors: np.ndarray,
-           rng: np.random.Generator) -> dict[str, torch.Tensor]:
+def losses(
+    model: ShapesMaskRCNN, batch: Batch, anchors: np.ndarray, rng: np.random.Generator
+) -> dict[str, torch.Tensor]:
     """All five Mask R-CNN losses for one batch."""
     spec = model.spec
     feats = model.features(batch.images)
@@ -75,9 +81,11 @@ def losses(model: ShapesMaskRCNN, batch: Batch, anchors: np.ndarray,
     labels = torch.from_numpy(np.stack([t.labels for t in rpn]))
     deltas = torch.from_numpy(np.stack([t.deltas for t in rpn]))
     valid, pos = labels >= 0, labels == 1
-    out = {"rpn_cls": F.cross_entropy(logits[valid], labels[valid]),
-           "rpn_box": F.smooth_l1_loss(box[pos], deltas[pos], reduction="sum")
-           / max(int(pos.sum()), 1)}
+    out = {
+        "rpn_cls": F.cross_entropy(logits[valid], labels[valid]),
+        "rpn_box": F.smooth_l1_loss(box[pos], deltas[pos], reduction="sum")
+        / max(int(pos.sum()), 1),
+    }
 
     with torch.no_grad():
         scores = torch.softmax(logits, -1)[..., 1].numpy()
@@ -85,10 +93,18 @@ def losses(model: ShapesMaskRCNN, batch: Batch, anchors: np.ndarray,
     rois, mask_rois, mask_gt, mask_cls, mask_w = [], [], [], [], []
     roi_labels, roi_deltas = [], []
     for i in range(b):
-        props = targets.proposals_from_rpn(box_xy[i], scores[i], anchors, spec.variances,
-                                           pre_nms=300, keep=spec.proposals)
-        t = targets.roi_targets(props, batch.boxes[i], batch.classes[i], spec.variances, rng,
-                                count=ROIS_PER_IMAGE, fg_fraction=0.33)
+        props = targets.proposals_from_rpn(
+            box_xy[i], scores[i], anchors, spec.variances, pre_nms=300, keep=spec.proposals
+        )
+        t = targets.roi_targets(
+            props,
+            batch.boxes[i],
+            batch.classes[i],
+            spec.variances,
+            rng,
+            count=ROIS_PER_IMAGE,
+            fg_fraction=0.33,
+        )
         rois.append(t.rois)
         roi_labels.append(t.labels)
         roi_deltas.append(t.deltas)
@@ -97,8 +113,11 @@ def losses(model: ShapesMaskRCNN, batch: Batch, anchors: np.ndarray,
         mr = np.concatenate([t.rois[fg], np.tile([[0, 0, 1, 1]], (pad, 1))]).astype(np.float32)
         mask_rois.append(mr)
         gt = batch.masks[i][t.gt_index[fg]] if len(fg) else batch.masks[i][:0]
-        target = mask_targets(gt, t.rois[fg], spec.mask_size) if len(fg) else \
-            torch.zeros(0, spec.mask_size, spec.mask_size)
+        target = (
+            mask_targets(gt, t.rois[fg], spec.mask_size)
+            if len(fg)
+            else torch.zeros(0, spec.mask_size, spec.mask_size)
+        )
         mask_gt.append(torch.cat([target, torch.zeros(pad, spec.mask_size, spec.mask_size)]))
         mask_cls.append(np.concatenate([t.labels[fg] - 1, np.zeros(pad, np.int64)]))
         mask_w.append(np.concatenate([np.ones(len(fg)), np.zeros(pad)]))
@@ -115,14 +134,22 @@ def losses(model: ShapesMaskRCNN, batch: Batch, anchors: np.ndarray,
     cls_idx = torch.from_numpy(np.concatenate(mask_cls))
     chosen = mask_logits[torch.arange(len(cls_idx)), cls_idx]
     weight = torch.from_numpy(np.concatenate(mask_w).astype(np.float32))
-    per_roi = F.binary_cross_entropy_with_logits(chosen, torch.cat(mask_gt),
-                                                 reduction="none").mean((1, 2))
+    per_roi = F.binary_cross_entropy_with_logits(chosen, torch.cat(mask_gt), reduction="none").mean(
+        (1, 2)
+    )
     out["mask"] = (per_roi * weight).sum() / weight.sum().clamp(min=1)
     return out
 
 
-def train(steps: int, seed: int, workdir: Path, batch: int = 8, lr: float = 2e-3,
-          log_every: int = 25, checkpoint_every: int = 500) -> tuple[ShapesMaskRCNN, float]:
+def train(
+    steps: int,
+    seed: int,
+    workdir: Path,
+    batch: int = 8,
+    lr: float = 2e-3,
+    log_every: int = 25,
+    checkpoint_every: int = 500,
+) -> tuple[ShapesMaskRCNN, float]:
     """Train from scratch; returns the model and the wall time in seconds.
 
     Checkpoints (``workdir/checkpoint.pt``) are written every ``checkpoint_every`` steps.
@@ -158,10 +185,13 @@ def train(steps: int, seed: int, workdir: Path, batch: int = 8, lr: float = 2e-3
             sched.step()
             if step % log_every == 0 or step == steps - 1:
                 text = " ".join(f"{k} {v.item():.3f}" for k, v in parts.items())
-                print(f"step {step} {time.time() - start:.0f}s loss {total.item():.3f} {text}",
-                      flush=True)
+                print(
+                    f"step {step} {time.time() - start:.0f}s loss {total.item():.3f} {text}",
+                    flush=True,
+                )
             if (step + 1) % checkpoint_every == 0 or step == steps - 1:
-                torch.save({"step": step + 1, "seconds": time.time() - start,
-                            "model": model.state_dict()},
-                           workdir / "checkpoint.pt")
+                torch.save(
+                    {"step": step + 1, "seconds": time.time() - start, "model": model.state_dict()},
+                    workdir / "checkpoint.pt",
+                )
     return model, time.time() - start

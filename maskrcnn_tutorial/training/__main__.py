@@ -29,6 +29,12 @@ def main(argv: list[str] | None = None) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--steps", type=int, default=5000)
+    parser.add_argument(
+        "--stop-after",
+        type=int,
+        default=None,
+        help="end after this many steps of the --steps schedule (default: all of them)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--lr", type=float, default=2e-3)
@@ -54,14 +60,17 @@ def main(argv: list[str] | None = None) -> None:
         model.load_state_dict(state["model"])
         seconds, steps = state.get("seconds"), state["step"]
     else:
-        model, seconds = train(args.steps, args.seed, args.workdir, args.batch, args.lr)
-        steps = args.steps
+        model, seconds = train(
+            args.steps, args.seed, args.workdir, args.batch, args.lr, stop_after=args.stop_after
+        )
+        steps = min(args.steps, args.stop_after or args.steps)
         torch.save(
             {"step": steps, "seconds": seconds, "model": model.state_dict()},
             args.workdir / "checkpoint.pt",
         )
+    stop = f" --stop-after {steps}" if steps < args.steps else ""
     command = (
-        f"python -m maskrcnn_tutorial.training --steps {steps} --seed {args.seed} "
+        f"python -m maskrcnn_tutorial.training --steps {args.steps}{stop} --seed {args.seed} "
         f"--batch {args.batch} --lr {args.lr} --out {args.out}"
     )
     info = {

@@ -149,10 +149,13 @@ def train(
     lr: float = 2e-3,
     log_every: int = 25,
     checkpoint_every: int = 500,
+    stop_after: int | None = None,
 ) -> tuple[ShapesMaskRCNN, float]:
     """Train from scratch; returns the model and the wall time in seconds.
 
-    Checkpoints (``workdir/checkpoint.pt``) are written every ``checkpoint_every`` steps.
+    The learning-rate schedule (warm-up, then cosine decay) spans ``steps``; ``stop_after``
+    ends training earlier on that same schedule. Checkpoints (``workdir/checkpoint.pt``) are
+    written every ``checkpoint_every`` steps.
     """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -171,9 +174,10 @@ def train(
     sched = torch.optim.lr_scheduler.LambdaLR(opt, rate)
     workdir.mkdir(parents=True, exist_ok=True)
     start = time.time()
+    last = min(steps, stop_after or steps)
     with ThreadPoolExecutor(1) as pool:
         pending = pool.submit(make_batch, scene_seeds(seed, 0, batch), spec)
-        for step in range(steps):
+        for step in range(last):
             data = pending.result()
             pending = pool.submit(make_batch, scene_seeds(seed, step + 1, batch), spec)
             parts = losses(model, data, anchors, rng)
@@ -183,13 +187,13 @@ def train(
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
             opt.step()
             sched.step()
-            if step % log_every == 0 or step == steps - 1:
+            if step % log_every == 0 or step == last - 1:
                 text = " ".join(f"{k} {v.item():.3f}" for k, v in parts.items())
                 print(
                     f"step {step} {time.time() - start:.0f}s loss {total.item():.3f} {text}",
                     flush=True,
                 )
-            if (step + 1) % checkpoint_every == 0 or step == steps - 1:
+            if (step + 1) % checkpoint_every == 0 or step == last - 1:
                 torch.save(
                     {"step": step + 1, "seconds": time.time() - start, "model": model.state_dict()},
                     workdir / "checkpoint.pt",

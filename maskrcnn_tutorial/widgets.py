@@ -71,6 +71,7 @@ def render_mask_grid(
     one post-processing uses.
     """
     masks = raw.detection_masks[row]
+    columns = max(1, min(columns, len(masks)))  # no empty columns for a model with few classes
     detected = int(raw.detection_out_final[0, 0, row, 1])
     cell = masks.shape[-1] * scale + 4
     rows = -(-len(masks) // columns)

@@ -1,0 +1,206 @@
+"""The classroom app without a browser: build_app's widgets, uploads, and the `app` command."""
+
+from __future__ import annotations
+
+import json
+import socket
+from datetime import datetime, timezone
+
+import cv2
+import numpy as np
+import pytest
+
+from maskrcnn_tutorial import app as classroom
+from maskrcnn_tutorial.cli import main
+from maskrcnn_tutorial.errors import UserError
+
+from .conftest import make_raw
+
+LABELS = ("zero", "one", "two")
+
+
+class FakeModel:
+    """Two detections (scores .9 and .6) on whatever image it is given; counts forward passes."""
+
+    name = "shapes"
+    labels = LABELS
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def forward(self, image: np.ndarray):
+        self.calls += 1
+        masks = np.zeros((100, 3, 15, 15), np.float32)
+        masks[0, 1] = np.linspace(0, 1, 15)[None, :]
+        masks[1, 2] = 0.8
+        rows = [[1, 0.9, 0.05, 0.1, 0.45, 0.8], [2, 0.6, 0.5, 0.2, 0.95, 0.9]]
+        return make_raw(rows, masks, image_shape=image.shape[:2])
+
+
+def png(image: np.ndarray) -> bytes:
+    return cv2.imencode(".png", image)[1].tobytes()
+
+
+@pytest.fixture
+def model():
+    return FakeModel()
+
+
+@pytest.fixture
+def app(model):
+    return classroom.build_app(model).app
+
+
+def test_decode_upload_reads_pictures_as_bgr():
+    grey = np.arange(60, dtype=np.uint8).reshape(6, 10)
+    image = classroom.decode_upload(png(grey), "grey.png")
+    assert image.shape == (6, 10, 3) and image.dtype == np.uint8
+    np.testing.assert_array_equal(image[..., 0], grey)
+
+
+def test_decode_upload_scales_big_pictures_down():
+    image = classroom.decode_upload(png(np.zeros((3000, 1500, 3), np.uint8)))
+    assert image.shape == (classroom.MAX_SIDE, classroom.MAX_SIDE // 2, 3)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "is empty"),
+        (b"hello, not a picture", "cannot read notes.txt"),
+        (b"\x89PNG\r\n", "cannot read"),
+    ],
+)
+def test_decode_upload_rejects_what_is_not_a_picture(content, expected):
+    with pytest.raises(UserError, match=expected):
+        classroom.decode_upload(content, "notes.txt")
+
+
+def test_display_width_scales_small_pictures_by_whole_factors():
+    assert classroom.display_width(256) == 512
+    assert classroom.display_width(500) == 500
+    assert classroom.display_width(100) == 500
+    assert classroom.display_width(4000) == classroom.MAX_DISPLAY
+
+
+def test_app_shows_the_first_sample_with_every_slider(app, model):
+    assert model.calls == 1
+    assert "scene" in app.image_name and app.image_name in app.status.value
+    assert set(app.explorer.controls) >= {"conf_threshold", "mask_threshold", "alpha"}
+    assert bytes(app.explorer.view.value).startswith(b"\x89PNG")
+    assert app.explorer_area.children == (app.explorer,)
+    # the mask browser lists the detections above the confidence threshold
+    assert [value for _, value in app.browser.controls["detection"].options] == [0, 1]
+
+
+def test_sliders_redraw_without_a_forward_pass(app, model):
+    first = bytes(app.explorer.view.value)
+    app.explorer.controls["mask_threshold"].value = 0.95
+    assert bytes(app.explorer.view.value) != first
+    app.explorer.controls["conf_threshold"].value = 0.7
+    assert [value for _, value in app.browser.controls["detection"].options] == [0]
+    assert model.calls == 1
+
+
+def test_choosing_a_sample_keeps_the_slider_positions(app, model):
+    app.explorer.controls["alpha"].value = 0.2
+    first = app.image_name
+    app.sample.value = 1
+    assert model.calls == 2 and app.image_name != first
+    assert app.explorer.controls["alpha"].value == 0.2
+
+
+def upload_entry(name: str, content: bytes) -> dict:
+    return {
+        "name": name,
+        "type": "image/png",
+        "size": len(content),
+        "content": memoryview(content),
+        "last_modified": datetime.now(timezone.utc),
+    }
+
+
+def test_an_uploaded_picture_is_segmented_and_shown(app, model):
+    picture = np.full((120, 160, 3), 200, np.uint8)
+    app.upload.value = (upload_entry("mine.png", png(picture)),)
+    assert model.calls == 2
+    assert app.image_name == "mine.png" and "160x120" in app.status.value
+    shown = cv2.imdecode(np.frombuffer(bytes(app.explorer.view.value), np.uint8), 1)
+    assert shown.shape == (120, 160, 3)
+    assert app.sample.value is None  # no longer one of the samples
+    app.sample.value = 0  # and the samples are still there
+    assert model.calls == 3 and "scene" in app.image_name
+
+
+def test_a_bad_upload_shows_a_message_and_keeps_the_picture(app, model):
+    before = bytes(app.explorer.view.value)
+    app.upload.value = (upload_entry("notes.txt", b"not a picture"),)
+    assert "app-error" in app.status.value and "cannot read notes.txt" in app.status.value
+    assert bytes(app.explorer.view.value) == before and model.calls == 1
+
+
+def test_build_app_loads_the_default_model():
+    widget = classroom.build_app()
+    assert widget.app.model.name == "shapes"  # the test model cache is empty
+    assert widget.app.labels
+
+
+def test_build_app_model_from_the_environment(monkeypatch):
+    monkeypatch.setenv(classroom.MODEL_ENV, "coco")
+    with pytest.raises(UserError, match="fetch coco"):
+        classroom.build_app()
+
+
+def test_the_served_notebook_only_builds_the_app():
+    notebook = json.loads(classroom.APP_NOTEBOOK.read_text())
+    code = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    assert len(code) == 1 and "build_app()" in "".join(code[0]["source"])
+    assert code[0]["outputs"] == []
+
+
+def test_voila_command_binds_the_address_with_a_token():
+    command = classroom.voila_command(8866, "127.0.0.1", "secret", open_browser=False)
+    assert str(classroom.APP_NOTEBOOK) in command
+    assert "--Voila.ip=127.0.0.1" in command and "--token=secret" in command
+    assert "--port=8866" in command and "--Voila.port_retries=0" in command
+
+
+def test_app_command_without_voila_names_the_pip_command(monkeypatch, capsys):
+    real = classroom.importlib.util.find_spec
+    monkeypatch.setattr(
+        classroom.importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "voila" else real(name, *args),
+    )
+    assert main(["app", "--no-browser"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "pip install" in err and len(err.splitlines()) == 1
+
+
+def test_app_command_refuses_a_busy_port(capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["app", "--port", str(port), "--no-browser"]) == 2
+    assert "choose another with --port" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--ip", "not-an-address"], "is not an IP address"),
+        (["--port", "70000"], "between 1 and 65535"),
+        (["--model", "coco"], "fetch coco"),
+        (["--model", "nope"], "unknown model"),
+    ],
+)
+def test_app_command_checks_its_options_before_starting(args, expected, capsys):
+    assert main(["app", "--no-browser", *args]) == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_loopback_addresses():
+    assert classroom.is_loopback("127.0.0.1") and classroom.is_loopback("::1")
+    assert classroom.is_loopback("localhost")
+    assert not classroom.is_loopback("0.0.0.0")

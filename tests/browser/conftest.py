@@ -291,14 +291,14 @@ def jupyter_lab(notebooks: list[Path], tmp_path: Path) -> Iterator[Server]:
 
 
 @pytest.fixture
-def lab_factory(tmp_path) -> Iterator[Callable[[list[Path]], Server]]:
+def lab_factory(browser, tmp_path) -> Iterator[Callable[[list[Path]], Server]]:
     """Call with a list of notebooks to get a running :class:`Server` (stopped at teardown)."""
     with ExitStack() as stack:
         yield lambda notebooks: stack.enter_context(jupyter_lab(notebooks, tmp_path))
 
 
 @pytest.fixture
-def classroom_app(tmp_path) -> Iterator[Server]:
+def classroom_app(browser, tmp_path) -> Iterator[Server]:
     """``maskrcnn-tutorial app --no-browser`` on a free port; its URL read from its first line."""
     port = free_port()
     log = tmp_path / "app.log"

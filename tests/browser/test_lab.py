@@ -48,10 +48,16 @@ def saved_outputs(page, lab, name: str) -> list[dict]:
     page.locator(".lm-MenuBar-itemLabel:text-is('File')").click()
     page.locator("li.lm-Menu-item[data-command='docmanager:save']").click()
     deadline = time.monotonic() + 30
-    while path.stat().st_mtime_ns == before and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        if path.stat().st_mtime_ns != before:
+            try:  # the server may still be writing it
+                cells = json.loads(path.read_text())["cells"]
+                break
+            except json.JSONDecodeError:
+                pass
         page.wait_for_timeout(200)
-    assert path.stat().st_mtime_ns != before, "File > Save did not write the notebook"
-    cells = json.loads(path.read_text())["cells"]
+    else:
+        raise AssertionError("File > Save did not write the notebook within 30 s")
     return [output for cell in cells if cell["cell_type"] == "code" for output in cell["outputs"]]
 
 

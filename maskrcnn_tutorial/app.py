@@ -40,9 +40,6 @@ MAX_SIDE = 1024
 #: Largest upload accepted, in bytes.
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 DEFAULT_PORT = 8866
-#: Pictures are shown at least this wide (small ones scaled up by a whole factor) and at most
-#: :data:`MAX_DISPLAY` wide, so the sliders and the masks stay on screen beside them.
-MIN_DISPLAY, MAX_DISPLAY = 480, 720
 
 
 class Segmenter(Protocol):
@@ -84,23 +81,6 @@ def decode_upload(content: bytes, name: str = "the upload") -> np.ndarray:
     if image is None:
         raise UserError(f"cannot read {name}: not a picture, or damaged; upload a PNG or JPEG")
     return shrink(to_bgr8(image))
-
-
-def display_width(width: int) -> int:
-    """Pixels on screen for a picture ``width`` pixels wide (see :data:`MIN_DISPLAY`)."""
-    factor = max(1, -(-MIN_DISPLAY // max(width, 1)))  # the smallest whole factor reaching it
-    return min(MAX_DISPLAY, width * factor)
-
-
-def tidy_explorer(explorer: widgets.VBox, width: int) -> None:
-    """Align the explorer's slider labels and give its picture a sensible on-screen size."""
-    for control in explorer.controls.values():
-        if isinstance(control, widgets.FloatSlider):
-            control.style.description_width = "150px"
-            control.layout.width = "420px"
-    shown = display_width(width)
-    explorer.view.layout = widgets.Layout(width=f"{shown}px", max_width="none")
-    explorer.layout.width = f"{max(shown, 440)}px"  # a definite width: no stretching, no squeezing
 
 
 def message(text: str, error: bool = False) -> str:
@@ -190,7 +170,6 @@ class ClassroomApp:
         for key, control in explorer.controls.items():
             if key in previous:
                 control.value = previous[key].value
-        tidy_explorer(explorer, image.shape[1])
         explorer.controls["conf_threshold"].observe(
             loud(self._on_confidence, self.errors), names="value"
         )

@@ -25,6 +25,16 @@ from .draw import COLOR_MODES, annotate
 from .inference import RawOutputs
 from .postprocess import DEFAULT_CONF_THRESHOLD, DEFAULT_MASK_THRESHOLD, postprocess
 
+#: Pictures are shown at least this wide (small ones scaled up by a whole factor) and at most
+#: :data:`MAX_DISPLAY` wide, so sliders and neighbouring widgets stay on screen beside them.
+MIN_DISPLAY, MAX_DISPLAY = 480, 720
+
+
+def display_width(width: int) -> int:
+    """Pixels on screen for a picture ``width`` pixels wide (see :data:`MIN_DISPLAY`)."""
+    factor = max(1, -(-MIN_DISPLAY // max(width, 1)))  # the smallest whole factor reaching it
+    return min(MAX_DISPLAY, width * factor)
+
 
 def to_png(image: np.ndarray) -> bytes:
     """PNG bytes of a BGR image (what an ``ipywidgets.Image`` shows)."""
@@ -127,7 +137,13 @@ def overlay_explorer(image: np.ndarray, raw: RawOutputs, labels: Sequence[str]) 
         "colors": widgets.ToggleButtons(options=COLOR_MODES, value="class", description="colours"),
         "contours": widgets.Checkbox(value=True, description="contours"),
     }
-    view = widgets.Image(format="png")
+    for control in controls.values():
+        if isinstance(control, widgets.FloatSlider):
+            control.style.description_width = "150px"
+            control.layout.width = "420px"
+    shown = display_width(image.shape[1])
+    # a definite width: the picture is neither stretched to the page nor squeezed
+    view = widgets.Image(format="png", layout=widgets.Layout(width=f"{shown}px", max_width="none"))
     errors = widgets.Output()
 
     def update(_change: Any = None) -> None:
@@ -139,7 +155,7 @@ def overlay_explorer(image: np.ndarray, raw: RawOutputs, labels: Sequence[str]) 
     handler = loud(update, errors)
     for control in controls.values():
         control.observe(handler, names="value")
-    box = widgets.VBox([*controls.values(), view, errors])
+    box = widgets.VBox([*controls.values(), view, errors], layout={"width": f"{max(shown, 440)}px"})
     box.controls, box.view = controls, view  # for tests and notebooks
     return box
 

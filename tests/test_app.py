@@ -76,13 +76,6 @@ def test_decode_upload_rejects_what_is_not_a_picture(content, expected):
         classroom.decode_upload(content, "notes.txt")
 
 
-def test_display_width_scales_small_pictures_by_whole_factors():
-    assert classroom.display_width(256) == 512
-    assert classroom.display_width(500) == 500
-    assert classroom.display_width(100) == 500
-    assert classroom.display_width(4000) == classroom.MAX_DISPLAY
-
-
 def test_app_shows_the_first_sample_with_every_slider(app, model):
     assert model.calls == 1
     assert "scene" in app.image_name and app.image_name in app.status.value

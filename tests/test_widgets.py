@@ -68,3 +68,15 @@ def test_mask_browser_lists_detections_above_threshold(raw_two):
 def test_mask_browser_with_no_detections_still_shows_row_zero():
     box = widgets.mask_browser(make_raw([]), LABELS)
     assert bytes(box.view.value).startswith(b"\x89PNG")
+
+
+def test_display_width_scales_small_pictures_by_whole_factors():
+    assert widgets.display_width(256) == 512
+    assert widgets.display_width(500) == 500
+    assert widgets.display_width(100) == 500
+    assert widgets.display_width(4000) == widgets.MAX_DISPLAY
+
+
+def test_explorer_picture_has_a_definite_width(raw_two, image):
+    box = widgets.overlay_explorer(image, raw_two, LABELS)
+    assert box.view.layout.width == "600px"  # 200 px wide, scaled by 3 to reach 480

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-from collections import defaultdict
 
 import cv2
 import numpy as np
 
-from maskrcnn_tutorial.anatomy import STAGES, stage_of
+from maskrcnn_tutorial.anatomy import stage_times
 from maskrcnn_tutorial.models import load_model
 from maskrcnn_tutorial.samples import sample_image
 
@@ -30,9 +29,6 @@ def main() -> None:
     for _ in range(args.warmup):
         model.forward(image)
     times = [model.forward(image).time_ms for _ in range(args.repeats)]
-    by_stage: dict[str, float] = defaultdict(float)
-    for layer, _, ms in model.layer_profile():
-        by_stage[stage_of(layer)] += ms
     size = model.spec.input_size or image.shape[1::-1]
     print(
         f"model {model.name}, input {size[0]}x{size[1]} ({name}), OpenCV {cv2.__version__}, "
@@ -40,9 +36,8 @@ def main() -> None:
     )
     p10, p90 = np.percentile(times, [10, 90])
     print(f"forward: median {statistics.median(times):.1f} ms  (p10 {p10:.1f}, p90 {p90:.1f})")
-    for stage in STAGES:
-        if stage in by_stage:
-            print(f"  {stage:<14} {by_stage[stage]:7.1f} ms (last run)")
+    for stage, ms in stage_times(model.layer_profile()):
+        print(f"  {stage:<14} {ms:7.1f} ms (last run)")
 
 
 if __name__ == "__main__":

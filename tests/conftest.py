@@ -3,6 +3,7 @@ tested without running a network."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -31,6 +32,12 @@ def make_raw(
         image_shape=image_shape,
         time_ms=1.0,
     )
+
+
+def pytest_report_header() -> str:
+    """Which OpenCV the run uses (``make test`` runs the suite on 5.x and again on 4.x)."""
+    engine = "classic engine selected" if hasattr(cv2.dnn, "ENGINE_CLASSIC") else "one engine"
+    return f"OpenCV {cv2.__version__} ({engine})"
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ CV4_VERSION := 4.14.0.94
 CV4 := $(VENV)/opencv4
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: demo test lint unit unit-cv4 notebooks bench lab clean
+.PHONY: demo test lint unit unit-cv4 notebooks run-notebooks bench lab clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "error: Python 3.10+ is needed; set PYTHON=python3.x")'
@@ -41,6 +41,12 @@ notebooks: $(STAMP)
 	$(PYTEST) --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg
 
 test: lint unit unit-cv4 notebooks
+
+# Re-run every notebook in a fresh kernel and store its outputs (after changing the package or
+# retraining the shapes model), so nbval compares against what a reader now sees.
+run-notebooks: $(STAMP)
+	cd notebooks && for nb in [0-9][0-9]_*.ipynb; do \
+		../$(BIN)/jupyter nbconvert --to notebook --execute --inplace "$$nb" || exit 1; done
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_postprocess.py

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import maskrcnn_tutorial
+from maskrcnn_tutorial.inference import make_blob, read_net
 
 MODEL_DIR = Path(maskrcnn_tutorial.__file__).resolve().parent / "models" / "shapes"
 TOLERANCE = 1e-4
@@ -30,10 +31,8 @@ STAGES = (*FIRST_STAGE, "detection_out", *PER_PROPOSAL, "detection_out_final", *
 
 
 def _net() -> cv2.dnn.Net:
-    kwargs = {"engine": cv2.dnn.ENGINE_CLASSIC} if hasattr(cv2.dnn, "ENGINE_CLASSIC") else {}
-    return cv2.dnn.readNetFromTensorflow(
-        str(MODEL_DIR / "shapes.pb"), str(MODEL_DIR / "shapes.pbtxt"), **kwargs
-    )
+    """The shipped files, loaded as the package loads every model."""
+    return read_net(str(MODEL_DIR / "shapes.pb"), str(MODEL_DIR / "shapes.pbtxt"))
 
 
 def match_rows(got: np.ndarray, want: np.ndarray) -> np.ndarray:
@@ -78,7 +77,7 @@ def test_opencv_matches_the_mirror_at_every_stage(parity):
     for k in inputs:
         image = parity[f"{k}/image"]
         assert tuple(image.shape[1::-1]) == tuple(info["input_size"])
-        net.setInput(cv2.dnn.blobFromImage(image, swapRB=True, crop=False))
+        net.setInput(make_blob(image))
         got = dict(zip(STAGES, net.forward(list(STAGES)), strict=True))
         want = {s: parity[f"{k}/{s}"] for s in STAGES}
         for stage in STAGES:
@@ -111,7 +110,7 @@ def test_opencv_matches_the_mirror_at_every_stage(parity):
 
 def test_final_outputs_have_the_real_models_layout(parity):
     net = _net()
-    net.setInput(cv2.dnn.blobFromImage(parity["0/image"], swapRB=True, crop=False))
+    net.setInput(make_blob(parity["0/image"]))
     final, masks, proposals = net.forward(
         ["detection_out_final", "detection_masks", "detection_out"]
     )

@@ -11,8 +11,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from maskrcnn_tutorial.inference import make_blob  # noqa: E402
 from maskrcnn_tutorial.training import layers, targets  # noqa: E402
-from maskrcnn_tutorial.training.export import PARITY_STAGES, blob_from_bgr, write_graph  # noqa: E402
+from maskrcnn_tutorial.training.export import PARITY_STAGES, write_graph  # noqa: E402
 from maskrcnn_tutorial.training.mirror import (  # noqa: E402
     ShapesMaskRCNN,
     crop_and_resize,
@@ -87,7 +88,7 @@ def test_untrained_export_matches_opencv(tmp_path):
     net = cv2.dnn.readNetFromTensorflow(str(pb), str(pbtxt), **kwargs)
     rng = np.random.default_rng(0)
     image = rng.integers(0, 255, (256, 256, 3), dtype=np.uint8)
-    blob = blob_from_bgr(image, model.spec.input_size)
+    blob = make_blob(image, model.spec.input_size)
     net.setInput(blob)
     got = dict(zip(PARITY_STAGES, net.forward(list(PARITY_STAGES)), strict=True))
     want = model.infer(blob)

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from maskrcnn_tutorial.inference import make_blob
 from maskrcnn_tutorial.scenes import make_scene
 from maskrcnn_tutorial.training.graph import build_graph, weight_nodes
 from maskrcnn_tutorial.training.graphdef import to_binary, to_text
@@ -34,12 +35,6 @@ the crop itself where torch is installed.
 """
 
 
-def blob_from_bgr(image: np.ndarray, input_size: tuple[int, int]) -> np.ndarray:
-    """The model's input blob: resize to ``input_size`` (w, h), BGR to RGB, NCHW float32."""
-    resized = cv2.resize(image, input_size)
-    return cv2.dnn.blobFromImage(resized, swapRB=True, crop=False)
-
-
 def write_graph(model: ShapesMaskRCNN, out: Path, name: str = "shapes") -> tuple[Path, Path]:
     """Write ``<name>.pbtxt`` (structure) and ``<name>.pb`` (weight Consts only)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -54,7 +49,7 @@ def write_parity(model: ShapesMaskRCNN, out: Path) -> Path:
     data: dict[str, np.ndarray] = {}
     for k, seed in enumerate(PARITY_SEEDS):
         image = cv2.resize(make_scene(seed).image, model.spec.input_size)
-        outputs = model.infer(blob_from_bgr(image, model.spec.input_size))
+        outputs = model.infer(make_blob(image, model.spec.input_size))
         data[f"{k}/image"] = image
         for stage in PARITY_STAGES:
             data[f"{k}/{stage}"] = outputs[stage].astype(np.float32)

@@ -1,0 +1,59 @@
+"""COCO-style evaluation of the shapes model on held-out scenes (small runs)."""
+
+import json
+
+import pytest
+
+from maskrcnn_tutorial.cli import main
+from maskrcnn_tutorial.errors import UserError
+from maskrcnn_tutorial.evaluate import evaluate, format_report
+
+
+@pytest.fixture(scope="module")
+def report():
+    return evaluate("shapes", images=6, seed=1_000_500)
+
+
+def test_report_has_box_and_mask_ap(report):
+    assert report["model"] == "shapes" and report["images"] == 6
+    for kind in ("box", "mask"):
+        figures = report[kind]
+        assert set(figures) == {"AP", "AP50", "AP75"}
+        assert 0.0 <= figures["AP"] <= figures["AP50"] <= 1.0
+        assert figures["AP75"] <= figures["AP50"]
+    # the trained model finds most objects on scenes it never saw
+    assert report["box"]["AP50"] > 0.6 and report["mask"]["AP50"] > 0.6
+
+
+def test_a_mask_threshold_near_one_ruins_mask_ap(report):
+    shrunk = evaluate("shapes", images=6, seed=1_000_500, mask_threshold=0.995)
+    assert shrunk["box"] == report["box"]  # boxes do not depend on the mask threshold
+    assert shrunk["mask"]["AP75"] < report["mask"]["AP75"]
+
+
+def test_format_report_is_a_table(report):
+    lines = format_report(report).splitlines()
+    assert lines[0] == "model shapes, 6 held-out scenes"
+    assert lines[2].startswith("box") and lines[3].startswith("mask")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"seed": 5}, "training scenes"),
+        ({"images": 0}, "at least one image"),
+        ({"model_name": "coco"}, "not available"),
+    ],
+)
+def test_bad_requests_are_user_errors(kwargs, words):
+    with pytest.raises(UserError, match=words):
+        evaluate(**{"images": 1, **kwargs})
+
+
+def test_cli_writes_the_json(tmp_path, capsys):
+    out = tmp_path / "ap.json"
+    code = main(["--quiet", "evaluate", "--images", "2", "--seed", "1000600", "--json", str(out)])
+    assert code == 0
+    saved = json.loads(out.read_text())
+    assert saved["images"] == 2 and set(saved) == {"model", "images", "box", "mask"}
+    assert "AP50" in capsys.readouterr().out

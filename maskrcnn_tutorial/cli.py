@@ -73,9 +73,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 # --- segment ----------------------------------------------------------------------------------
 
 
-def check_outputs(args: argparse.Namespace) -> None:
-    """Refuse unwritable output paths before any work is done."""
-    for path in (args.out, args.json, args.raw):
+def check_outputs(*paths: Path | None) -> None:
+    """Refuse unwritable output paths (``None``: not asked for) before any work is done."""
+    for path in paths:
         if path is not None:
             check_writable(path)
 
@@ -94,7 +94,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
     """Segment an image, a video or a camera's frames."""
     from .video import open_source
 
-    check_outputs(args)
+    check_outputs(args.out, args.json, args.raw)
     source = open_source(args.input, args.webcam)
     if source.is_video and args.raw:
         raise UserError("--raw saves one image's outputs; drop it for a video or a camera")
@@ -182,9 +182,7 @@ def cmd_scene(args: argparse.Namespace) -> int:
     """Write a synthetic scene (and optionally its ground truth)."""
     from .scenes import make_scene, scene_truth
 
-    for path in (args.out, args.truth):
-        if path is not None:
-            check_writable(path)
+    check_outputs(args.out, args.truth)
     scene = make_scene(args.seed)
     write_image(args.out, scene.image)
     print(f"scene {args.seed}: {len(scene.class_ids)} objects -> {args.out}")
@@ -198,8 +196,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """COCO-style box and mask AP on held-out synthetic scenes."""
     from .evaluate import evaluate, format_report
 
-    if args.json:
-        check_writable(args.json)
+    check_outputs(args.json)
     if args.images < 1:
         raise UserError("--images must be at least 1")
     report = evaluate(

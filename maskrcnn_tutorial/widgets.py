@@ -23,7 +23,7 @@ import numpy as np
 
 from .draw import COLOR_MODES, annotate
 from .inference import RawOutputs
-from .postprocess import DEFAULT_CONF_THRESHOLD, DEFAULT_MASK_THRESHOLD, postprocess
+from .postprocess import DEFAULT_CONF_THRESHOLD, DEFAULT_MASK_THRESHOLD, label_of, postprocess
 
 #: Pictures are shown at least this wide (small ones scaled up by a whole factor) and at most
 #: :data:`MAX_DISPLAY` wide, so sliders and neighbouring widgets stay on screen beside them.
@@ -167,13 +167,8 @@ def mask_browser(
     rows = np.flatnonzero(raw.detection_out_final[0, 0, :, 2] > conf_threshold)
     if len(rows) == 0:
         rows = np.array([0])
-    names = [
-        f"#{int(r)} {labels[int(raw.detection_out_final[0, 0, r, 1])]} "
-        f"{raw.detection_out_final[0, 0, r, 2]:.2f}"
-        if int(raw.detection_out_final[0, 0, r, 1]) < len(labels)
-        else f"#{int(r)}"
-        for r in rows
-    ]
+    final = raw.detection_out_final[0, 0]
+    names = [f"#{int(r)} {label_of(labels, int(final[r, 1]))} {final[r, 2]:.2f}" for r in rows]
     chooser = widgets.Dropdown(
         options=list(zip(names, rows.tolist(), strict=True)), description="detection"
     )

@@ -267,7 +267,7 @@ def build_parser() -> Parser:
         "--colors",
         choices=COLOR_MODES,
         default="class",
-        help="one colour per class or per instance",
+        help="one color per class or per instance",
     )
     seg.add_argument("--alpha", type=unit_interval, default=0.5, help="mask blend (0..1)")
     seg.add_argument("--legend", action="store_true", help="draw a legend of the classes")

@@ -1,7 +1,7 @@
 """Drawing detections. Every function takes an image and returns a new one; nothing displays.
 
-Colours come from a fixed palette, either one per class (the same class always has the same
-colour, which shows *semantic* segmentation) or one per instance (each object its own colour,
+Colors come from a fixed palette, either one per class (the same class always has the same
+color, which shows *semantic* segmentation) or one per instance (each object its own color,
 which shows *instance* segmentation).
 """
 
@@ -17,7 +17,7 @@ from .postprocess import Detections
 
 Color = tuple[int, int, int]
 
-#: Twenty well-separated colours (BGR), after matplotlib's tab20 ordering of strong hues first.
+#: Twenty well-separated colors (BGR), after matplotlib's tab20 ordering of strong hues first.
 PALETTE: tuple[Color, ...] = (
     (180, 119, 31), (14, 127, 255), (44, 160, 44), (40, 39, 214), (189, 103, 148),
     (75, 86, 140), (194, 119, 227), (127, 127, 127), (34, 189, 188), (207, 190, 23),
@@ -30,9 +30,9 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
 def detection_colors(dets: Detections, mode: str = "class") -> list[Color]:
-    """One colour per detection: by class id (``class``) or by position (``instance``)."""
+    """One color per detection: by class id (``class``) or by position (``instance``)."""
     if mode not in COLOR_MODES:
-        raise ValueError(f"colour mode must be one of {COLOR_MODES}, got {mode!r}")
+        raise ValueError(f"color mode must be one of {COLOR_MODES}, got {mode!r}")
     keys = dets.class_ids if mode == "class" else range(len(dets))
     return [PALETTE[int(k) % len(PALETTE)] for k in keys]
 
@@ -44,7 +44,7 @@ def _colors(dets: Detections, colors: Sequence[Color] | str) -> Sequence[Color]:
 def draw_masks(
     image: np.ndarray, dets: Detections, colors: Sequence[Color] | str = "class", alpha: float = 0.5
 ) -> np.ndarray:
-    """Blend each mask's colour into the image: ``alpha * colour + (1 - alpha) * pixel``."""
+    """Blend each mask's color into the image: ``alpha * color + (1 - alpha) * pixel``."""
     out = to_bgr8(image).copy()
     for (left, top, right, bottom), mask, color in zip(
         dets.boxes, dets.box_masks, _colors(dets, colors), strict=True
@@ -58,7 +58,7 @@ def draw_masks(
 def draw_contours(
     image: np.ndarray, dets: Detections, colors: Sequence[Color] | str = "class", thickness: int = 2
 ) -> np.ndarray:
-    """Outline each mask (holes included) in its colour."""
+    """Outline each mask (holes included) in its color."""
     out = to_bgr8(image).copy()
     for (left, top, _, _), mask, color in zip(
         dets.boxes, dets.box_masks, _colors(dets, colors), strict=True
@@ -120,7 +120,7 @@ def draw_labels(
 def draw_legend(
     image: np.ndarray, entries: Sequence[tuple[str, Color]], scale: float = 0.5
 ) -> np.ndarray:
-    """A list of colour swatches with their names in the top-right corner."""
+    """A list of color swatches with their names in the top-right corner."""
     out = to_bgr8(image).copy()
     if not entries:
         return out
@@ -142,7 +142,7 @@ def draw_legend(
 def legend_entries(
     dets: Detections, colors: Sequence[Color] | str = "class"
 ) -> list[tuple[str, Color]]:
-    """(label, colour) of each distinct label, in order of first appearance."""
+    """(label, color) of each distinct label, in order of first appearance."""
     seen: dict[str, Color] = {}
     for label, color in zip(dets.labels, _colors(dets, colors), strict=True):
         seen.setdefault(label, color)

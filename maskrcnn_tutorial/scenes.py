@@ -58,7 +58,7 @@ class _Shape:
     angle: float  # radians
     aspect: float  # ellipse/triangle squash factor
     inner: float  # ring hole or star inner radius, as a fraction of radius
-    colour: tuple[int, int, int]
+    color: tuple[int, int, int]
     vx: float = 0.0
     vy: float = 0.0
     spin: float = 0.0
@@ -73,7 +73,7 @@ class _Shape:
             self.angle + self.spin * t,
             self.aspect,
             self.inner,
-            self.colour,
+            self.color,
             self.vx,
             self.vy,
             self.spin,
@@ -141,13 +141,13 @@ def _background(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
     return img.astype(np.float32)
 
 
-def _contrasting_colour(rng: np.random.Generator, bg_mean: np.ndarray) -> tuple[int, int, int]:
-    """A random BGR colour that stands out from the background's mean colour."""
+def _contrasting_color(rng: np.random.Generator, bg_mean: np.ndarray) -> tuple[int, int, int]:
+    """A random BGR color that stands out from the background's mean color."""
     for _ in range(20):
-        colour = rng.uniform(0, 255, 3)
-        if np.abs(colour - bg_mean).sum() > 150:
+        color = rng.uniform(0, 255, 3)
+        if np.abs(color - bg_mean).sum() > 150:
             break
-    return tuple(int(v) for v in colour)
+    return tuple(int(v) for v in color)
 
 
 def _random_shape(
@@ -179,7 +179,7 @@ def _random_shape(
         float(rng.uniform(0, 2 * np.pi)),
         aspect,
         inner,
-        _contrasting_colour(rng, bg_mean),
+        _contrasting_color(rng, bg_mean),
         vx=float(rng.uniform(-2, 2) * scale),
         vy=float(rng.uniform(-2, 2) * scale),
         spin=float(rng.uniform(-0.05, 0.05)),
@@ -208,7 +208,7 @@ def _render(rng: np.random.Generator, background: np.ndarray, shapes: list[_Shap
     full = [_full_mask(s, size) for s in shapes]
     shade = rng.standard_normal((*size, 1), dtype=np.float32) * 6
     for shape, mask in zip(shapes, full, strict=True):
-        img[mask] = np.asarray(shape.colour, np.float32) + shade[mask]
+        img[mask] = np.asarray(shape.color, np.float32) + shade[mask]
     img += rng.standard_normal(img.shape, dtype=np.float32) * rng.uniform(3, 10)
     image = np.clip(img, 0, 255).astype(np.uint8)
 

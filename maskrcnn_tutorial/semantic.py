@@ -88,8 +88,8 @@ def task_pictures(
     """The same detections drawn as each of the four tasks of :data:`TASKS`.
 
     classification: only the names of the classes present, written on the picture;
-    detection: boxes and labels; semantic: masks merged by class, coloured by class;
-    instance: every object's own mask in its own colour.
+    detection: boxes and labels; semantic: masks merged by class, colored by class;
+    instance: every object's own mask in its own color.
     """
     named = to_bgr8(image).copy()
     for k, name in enumerate(dict.fromkeys(dets.labels)):

@@ -66,7 +66,7 @@ def render_overlay(
 
 
 def heatmap(probabilities: np.ndarray, scale: int) -> np.ndarray:
-    """A [0, 1] array as a BGR colour map (viridis), each cell ``scale`` pixels wide."""
+    """A [0, 1] array as a BGR color map (viridis), each cell ``scale`` pixels wide."""
     grey = np.clip(probabilities * 255.0, 0, 255).astype(np.uint8)
     big = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
     return cv2.applyColorMap(big, cv2.COLORMAP_VIRIDIS)
@@ -128,13 +128,13 @@ def slider(
 
 
 def overlay_explorer(image: np.ndarray, raw: RawOutputs, labels: Sequence[str]) -> widgets.VBox:
-    """Sliders for confidence, mask threshold and blend alpha, colour mode and contours,
+    """Sliders for confidence, mask threshold and blend alpha, color mode and contours,
     above the annotated picture (:func:`render_overlay`)."""
     controls = {
         "conf_threshold": slider("confidence threshold", DEFAULT_CONF_THRESHOLD),
         "mask_threshold": slider("mask threshold", DEFAULT_MASK_THRESHOLD),
         "alpha": slider("mask blend alpha", 0.5),
-        "colors": widgets.ToggleButtons(options=COLOR_MODES, value="class", description="colours"),
+        "colors": widgets.ToggleButtons(options=COLOR_MODES, value="class", description="colors"),
         "contours": widgets.Checkbox(value=True, description="contours"),
     }
     for control in controls.values():

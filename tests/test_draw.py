@@ -40,7 +40,7 @@ def test_alpha_zero_leaves_the_image(dets, grey_image):
     np.testing.assert_array_equal(draw.draw_masks(grey_image, dets, alpha=0.0), grey_image)
 
 
-def test_class_and_instance_colours():
+def test_class_and_instance_colors():
     raw = make_raw([[1, 0.9, 0.0, 0.0, 0.3, 0.3], [1, 0.8, 0.5, 0.5, 0.9, 0.9]])
     same_class = postprocess(raw)
     by_class = draw.detection_colors(same_class, "class")
@@ -101,6 +101,6 @@ def test_annotate_with_no_detections_copies(grey_image):
     assert out is not grey_image
 
 
-def test_text_colour_contrasts():
+def test_text_color_contrasts():
     assert draw.text_color((255, 255, 255)) == (0, 0, 0)
     assert draw.text_color((0, 0, 0)) == (255, 255, 255)

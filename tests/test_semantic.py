@@ -63,6 +63,6 @@ def test_task_pictures_draw_four_different_pictures(two_touching_one_apart):
     assert list(pictures) == list(semantic.TASKS)
     for picture in pictures.values():
         assert picture.shape == image.shape and (picture != image).any()
-    # semantic colours both circles alike; instance colours them apart
+    # semantic colors both circles alike; instance colors them apart
     sem, inst = pictures["semantic"], pictures["instance"]
     assert (sem[30, 10] == sem[30, 20]).all() and not (inst[30, 10] == inst[30, 20]).all()

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from .errors import UserError
-
-if TYPE_CHECKING:
-    from .models import ModelSpec
+from .modelspec import ModelSpec
 
 #: The three outputs every Mask R-CNN graph here provides, by layer name.
 OUTPUT_NAMES = ("detection_out_final", "detection_masks", "detection_out")

@@ -16,42 +16,16 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import UserError
+from ..inference import Model
 from ..labels import COCO_LABELS
-
-if TYPE_CHECKING:
-    from ..inference import Model
+from ..modelspec import ModelSpec
 
 CACHE_ENV = "MASKRCNN_TUTORIAL_CACHE"
 COCO_NAME = "mask_rcnn_inception_v2_coco_2018_01_28"
 SHAPES_DIR = Path(__file__).resolve().parent / "shapes"
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Where a model's files are and how to read its outputs."""
-
-    name: str
-    description: str
-    weights: Path
-    config: Path
-    labels: tuple[str, ...]
-    input_size: tuple[int, int] | None
-    """(width, height) the blob is resized to; ``None`` feeds the frame at its own size."""
-    how_to_get: str
-
-    @property
-    def available(self) -> bool:
-        """True when both files are in place."""
-        return self.weights.is_file() and self.config.is_file()
-
-    @property
-    def files(self) -> tuple[Path, Path]:
-        return (self.weights, self.config)
 
 
 def cache_dir() -> Path:
@@ -122,7 +96,5 @@ def default_model_notice() -> str | None:
 
 def load_model(name: str | None = None, target: str = "cpu") -> Model:
     """Load model ``name`` (default: :func:`default_model_name`) ready for inference."""
-    from ..inference import Model
-
     spec = get_spec(name or default_model_name())
     return Model.load(spec, target=target)

@@ -1,0 +1,33 @@
+"""What a model is made of: its files, its class names and its input size.
+
+Kept apart from :mod:`.models` (the registry) and :mod:`.inference` (loading and running), so
+both can use it without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Where a model's files are and how to read its outputs."""
+
+    name: str
+    description: str
+    weights: Path
+    config: Path
+    labels: tuple[str, ...]
+    input_size: tuple[int, int] | None
+    """(width, height) the blob is resized to; ``None`` feeds the frame at its own size."""
+    how_to_get: str
+
+    @property
+    def available(self) -> bool:
+        """True when both files are in place."""
+        return self.weights.is_file() and self.config.is_file()
+
+    @property
+    def files(self) -> tuple[Path, Path]:
+        return (self.weights, self.config)

@@ -14,7 +14,8 @@ from pathlib import Path
 from . import models
 from .draw import COLOR_MODES
 from .errors import UserError
-from .images import check_writable, write_image
+from .files import check_writable
+from .images import write_image
 from .postprocess import DEFAULT_CONF_THRESHOLD, DEFAULT_MASK_THRESHOLD, check_threshold
 from .results import format_detections, frame_record, write_json, write_raw
 
@@ -213,7 +214,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_app(args: argparse.Namespace) -> int:
     """Serve the explorer (no code cells) with Voila."""
-    from .app import serve
+    from .server import serve
 
     return serve(port=args.port, ip=args.ip, model=args.model, open_browser=not args.no_browser)
 

@@ -31,7 +31,7 @@ from urllib.error import HTTPError
 from tqdm import tqdm
 
 from .errors import UserError
-from .images import temp_beside
+from .files import temp_beside
 from .models import CACHE_ENV, COCO_NAME, ModelSpec, coco_spec
 
 CHUNK_SIZE = 1 << 16

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from . import rle
-from .images import atomic_write_bytes
+from .files import atomic_write_bytes
 from .inference import RawOutputs
 from .postprocess import Detections
 

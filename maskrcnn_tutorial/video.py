@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 
 from .errors import UserError
-from .images import check_readable, check_writable, read_image, temp_beside, to_bgr8
+from .files import check_readable, check_writable, temp_beside
+from .images import read_image, to_bgr8
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 FOURCC = {".avi": "MJPG", ".mp4": "mp4v", ".mkv": "MJPG"}

@@ -1,0 +1,117 @@
+"""Serving the classroom app (:mod:`.app`) with Voila: ``maskrcnn-tutorial app``."""
+
+from __future__ import annotations
+
+import importlib.util
+import ipaddress
+import os
+import secrets
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from . import models
+from .errors import UserError
+
+#: The notebook Voila renders: one code cell, ``build_app()``.
+APP_NOTEBOOK = Path(__file__).resolve().with_name("app.ipynb")
+DEFAULT_PORT = 8866
+#: Environment variable that tells the served notebook which model to load.
+MODEL_ENV = "MASKRCNN_TUTORIAL_APP_MODEL"
+
+
+def is_loopback(ip: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``."""
+    if ip == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(ip).is_loopback
+    except ValueError as exc:
+        raise UserError(f"--ip {ip!r} is not an IP address; e.g. 127.0.0.1 or 0.0.0.0") from exc
+
+
+def check_port_free(ip: str, port: int) -> None:
+    """A :class:`UserError` when ``port`` is outside 1..65535 or already taken on ``ip``."""
+    if not 1 <= port <= 65535:
+        raise UserError(f"--port must be between 1 and 65535, got {port}")
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((ip, port))
+        except OSError as exc:
+            raise UserError(
+                f"cannot listen on {ip}:{port} ({exc.strerror}); choose another with --port"
+            ) from None
+
+
+def voila_command(
+    port: int, ip: str, token: str, open_browser: bool, notebook: Path = APP_NOTEBOOK
+) -> list[str]:
+    """The Voila command line that serves ``notebook``."""
+    return [
+        sys.executable,
+        "-m",
+        "voila",
+        str(notebook),
+        f"--port={port}",
+        f"--Voila.ip={ip}",
+        "--Voila.port_retries=0",
+        f"--token={token}",
+        f"--Voila.open_browser={open_browser}",
+        "--show_tracebacks=True",
+    ]
+
+
+def serve(
+    port: int = DEFAULT_PORT,
+    ip: str = "127.0.0.1",
+    model: str | None = None,
+    open_browser: bool = True,
+) -> int:
+    """Serve the app with Voila until Ctrl+C; returns Voila's exit status.
+
+    Every run has a fresh random token: the printed URL carries it. Binding an address other
+    than loopback lets anyone who can reach this machine and has the URL use the app (each
+    page starts a Python kernel here), so it prints a warning.
+    """
+    if importlib.util.find_spec("voila") is None:
+        raise UserError(
+            "the app needs Voila: pip install voila  (or: pip install -e '.[notebooks]')"
+        )
+    loopback = is_loopback(ip)
+    check_port_free(ip, port)
+    if model is not None:
+        spec = models.get_spec(model)
+        if not spec.available:
+            raise UserError(f"model {model!r} is not available; get it with: {spec.how_to_get}")
+    env = dict(os.environ)
+    if model is not None:
+        env[MODEL_ENV] = model
+    else:
+        env.pop(MODEL_ENV, None)
+    token = secrets.token_urlsafe(24)
+    host = ip if loopback or ip not in ("0.0.0.0", "::") else socket.gethostname()
+    host = f"[{host}]" if ":" in host else host
+    print(f"classroom app: http://{host}:{port}/?token={token}", flush=True)
+    if not loopback:
+        print(
+            f"warning: listening on {ip}: anyone who can reach this machine and has the URL "
+            "above can use the app (each page runs a Python kernel here)",
+            file=sys.stderr,
+            flush=True,
+        )
+    print("stop it with Ctrl+C", file=sys.stderr, flush=True)
+    process = subprocess.Popen(voila_command(port, ip, token, open_browser), env=env)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        print("app stopped", file=sys.stderr)
+        return 0

@@ -91,7 +91,7 @@ def tutorial_loop(frame: np.ndarray, raw: RawOutputs, conf: float = 0.5, mask_th
 
 def package_path(frame: np.ndarray, raw: RawOutputs) -> np.ndarray:
     """The package: post-process, then annotate (a new image)."""
-    dets = postprocess(raw, None, COCO_LABELS)
+    dets = postprocess(raw, labels=COCO_LABELS)
     return annotate(frame, dets)
 
 

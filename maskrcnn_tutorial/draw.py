@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from .errors import UserError
 from .images import to_bgr8
 from .postprocess import Detections
 
@@ -41,11 +42,24 @@ def _colors(dets: Detections, colors: Sequence[Color] | str) -> Sequence[Color]:
     return detection_colors(dets, colors) if isinstance(colors, str) else colors
 
 
+def canvas(image: np.ndarray, dets: Detections) -> np.ndarray:
+    """A BGR copy of ``image`` to draw ``dets`` on; a :class:`UserError` when the detections
+    belong to an image of another size."""
+    out = to_bgr8(image).copy()
+    if out.shape[:2] != tuple(dets.image_shape):
+        (h, w), (dh, dw) = out.shape[:2], dets.image_shape
+        raise UserError(
+            f"the detections belong to a {dw}x{dh} image, not to this {w}x{h} one; draw them "
+            "on the image they were found in, or post-process with image_shape=image.shape[:2]"
+        )
+    return out
+
+
 def draw_masks(
     image: np.ndarray, dets: Detections, colors: Sequence[Color] | str = "class", alpha: float = 0.5
 ) -> np.ndarray:
     """Blend each mask's color into the image: ``alpha * color + (1 - alpha) * pixel``."""
-    out = to_bgr8(image).copy()
+    out = canvas(image, dets)
     for (left, top, right, bottom), mask, color in zip(
         dets.boxes, dets.box_masks, _colors(dets, colors), strict=True
     ):
@@ -59,7 +73,7 @@ def draw_contours(
     image: np.ndarray, dets: Detections, colors: Sequence[Color] | str = "class", thickness: int = 2
 ) -> np.ndarray:
     """Outline each mask (holes included) in its color."""
-    out = to_bgr8(image).copy()
+    out = canvas(image, dets)
     for (left, top, _, _), mask, color in zip(
         dets.boxes, dets.box_masks, _colors(dets, colors), strict=True
     ):
@@ -75,7 +89,7 @@ def draw_boxes(
     image: np.ndarray, dets: Detections, colors: Sequence[Color] | str = "class", thickness: int = 2
 ) -> np.ndarray:
     """Draw each detection's box."""
-    out = to_bgr8(image).copy()
+    out = canvas(image, dets)
     for (left, top, right, bottom), color in zip(dets.boxes, _colors(dets, colors), strict=True):
         cv2.rectangle(out, (int(left), int(top)), (int(right), int(bottom)), color, thickness)
     return out
@@ -109,7 +123,7 @@ def draw_labels(
     scale: float = 0.5,
 ) -> np.ndarray:
     """Write a ``label: score`` tag at each box's top-left corner, inside the frame."""
-    out = to_bgr8(image).copy()
+    out = canvas(image, dets)
     for (left, top, _, _), label, score, color in zip(
         dets.boxes, dets.labels, dets.scores, _colors(dets, colors), strict=True
     ):
@@ -162,7 +176,7 @@ def annotate(
 ) -> np.ndarray:
     """Everything at once: blended masks, contours, boxes, tags and an optional legend."""
     palette = _colors(dets, colors)
-    out = to_bgr8(image)
+    out = canvas(image, dets)
     if masks:
         out = draw_masks(out, dets, palette, alpha)
     if contours:
@@ -173,4 +187,4 @@ def annotate(
         out = draw_labels(out, dets, palette)
     if legend:
         out = draw_legend(out, legend_entries(dets, palette))
-    return out if out is not image else out.copy()
+    return out

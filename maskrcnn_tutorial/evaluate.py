@@ -90,8 +90,8 @@ def evaluate(
             )
         dets = postprocess(
             model.forward(scene.image),
-            (h, w),
-            model.labels,
+            image_shape=(h, w),
+            labels=model.labels,
             conf_threshold=EVAL_CONF_THRESHOLD,
             mask_threshold=mask_threshold,
         )

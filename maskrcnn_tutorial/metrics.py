@@ -211,10 +211,12 @@ def match_outputs(
 
     The defaults are those of :mod:`.evaluate` (keep low scores; masks at 0.5).
     """
+    kept = (
+        postprocess(
+            raw, labels=labels, conf_threshold=conf_threshold, mask_threshold=mask_threshold
+        )
+        for raw in raws
+    )
     return Matches.concatenate(
-        [
-            match(postprocess(raw, None, labels, conf_threshold, mask_threshold), truth,
-                  iou_threshold, kind)
-            for raw, truth in zip(raws, truths, strict=True)
-        ]
-    )  # fmt: skip
+        [match(dets, truth, iou_threshold, kind) for dets, truth in zip(kept, truths, strict=True)]
+    )

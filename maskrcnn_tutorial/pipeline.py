@@ -36,7 +36,9 @@ def segment(
     """Run ``model`` on a BGR image and draw what it found."""
     raw = model.forward(image)
     start = time.perf_counter()
-    dets = postprocess(raw, None, model.labels, conf_threshold, mask_threshold)
+    dets = postprocess(
+        raw, labels=model.labels, conf_threshold=conf_threshold, mask_threshold=mask_threshold
+    )
     middle = time.perf_counter()
     picture = annotate(image, dets, colors=colors, alpha=alpha, legend=legend)
     end = time.perf_counter()

@@ -45,6 +45,48 @@ class Detections:
     rows: np.ndarray
     """Index of each detection's row in ``detection_out_final`` (and ``detection_masks``)."""
 
+    def __post_init__(self) -> None:
+        """Check that the fields describe the same detections of one image (a ``ValueError``
+        naming the first mismatch otherwise)."""
+        height, width = (int(v) for v in self.image_shape)
+        if height < 1 or width < 1:
+            raise ValueError(f"image_shape must be (height, width) >= 1, got {self.image_shape}")
+        count = len(self.scores)
+        for name in ("class_ids", "scores", "box_masks", "small_masks", "labels", "rows"):
+            if len(getattr(self, name)) != count:
+                raise ValueError(
+                    f"{name} has {len(getattr(self, name))} entries for {count} detections"
+                )
+        if np.shape(self.boxes) != (count, 4):
+            raise ValueError(f"boxes must be ({count}, 4), got {np.shape(self.boxes)}")
+        for i, ((left, top, right, bottom), mask) in enumerate(
+            zip(self.boxes, self.box_masks, strict=True)
+        ):
+            if not (0 <= left <= right < width and 0 <= top <= bottom < height):
+                raise ValueError(
+                    f"box {i} {[int(v) for v in self.boxes[i]]} is not inside the "
+                    f"{width}x{height} image (inclusive corners [left, top, right, bottom])"
+                )
+            if mask.shape != (bottom - top + 1, right - left + 1):
+                raise ValueError(
+                    f"box_masks[{i}] is {mask.shape}, its box is "
+                    f"{(int(bottom - top + 1), int(right - left + 1))} (height, width)"
+                )
+
+    @classmethod
+    def empty(cls, image_shape: tuple[int, int], mask_size: int = 15) -> Detections:
+        """No detections, for an image of ``image_shape`` (height, width)."""
+        return cls(
+            class_ids=np.zeros(0, np.int64),
+            scores=np.zeros(0, np.float32),
+            boxes=np.zeros((0, 4), np.int64),
+            box_masks=[],
+            small_masks=np.zeros((0, mask_size, mask_size), np.float32),
+            labels=[],
+            image_shape=(int(image_shape[0]), int(image_shape[1])),
+            rows=np.zeros(0, np.int64),
+        )
+
     @classmethod
     def from_masks(
         cls,
@@ -152,6 +194,7 @@ def paste_mask(
 
 def postprocess(
     raw: RawOutputs,
+    *,
     image_shape: tuple[int, int] | None = None,
     labels: Sequence[str] = (),
     conf_threshold: float = DEFAULT_CONF_THRESHOLD,
@@ -160,7 +203,8 @@ def postprocess(
 ) -> Detections:
     """Detections above ``conf_threshold`` with masks thresholded at ``mask_threshold``.
 
-    ``image_shape`` (height, width) defaults to the shape of the image that was run.
+    Every argument after ``raw`` is keyword-only. ``image_shape`` (height, width) defaults to
+    the shape of the image that was run.
     ``labels`` names class ids; ids without a name are labelled by their number.
     """
     check_threshold("confidence threshold", conf_threshold)

@@ -59,7 +59,13 @@ def render_overlay(
     boxes: bool = True,
 ) -> np.ndarray:
     """The image annotated with the detections that pass the thresholds."""
-    dets = postprocess(raw, image.shape[:2], labels, conf_threshold, mask_threshold)
+    dets = postprocess(
+        raw,
+        image_shape=image.shape[:2],
+        labels=labels,
+        conf_threshold=conf_threshold,
+        mask_threshold=mask_threshold,
+    )
     return annotate(
         image, dets, colors=colors, alpha=alpha, contours=contours, boxes=boxes, legend=True
     )

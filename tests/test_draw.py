@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from maskrcnn_tutorial import draw
+from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.postprocess import postprocess
 
 from .conftest import make_raw
@@ -104,3 +105,12 @@ def test_annotate_with_no_detections_copies(grey_image):
 def test_text_color_contrasts():
     assert draw.text_color((255, 255, 255)) == (0, 0, 0)
     assert draw.text_color((0, 0, 0)) == (255, 255, 255)
+
+
+@pytest.mark.parametrize(
+    "function",
+    [draw.annotate, draw.draw_masks, draw.draw_contours, draw.draw_boxes, draw.draw_labels],
+)
+def test_drawing_on_an_image_of_another_size_says_so(dets, function):
+    with pytest.raises(UserError, match=r"belong to a 200x100 image, not to this 120x80 one"):
+        function(np.zeros((80, 120, 3), np.uint8), dets)

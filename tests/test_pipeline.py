@@ -10,7 +10,7 @@ def test_segment_matches_its_parts_and_times_them():
     model = load_model("shapes")
     frame = make_clip(1_000_321, 1)[0].image
     result = segment(model, frame, conf_threshold=0.3, colors="instance")
-    again = postprocess(result.raw, None, model.labels, 0.3)
+    again = postprocess(result.raw, labels=model.labels, conf_threshold=0.3)
     assert len(result.detections) == len(again)
     np.testing.assert_array_equal(result.detections.boxes, again.boxes)
     assert result.annotated.shape == frame.shape

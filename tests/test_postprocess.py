@@ -118,3 +118,38 @@ def test_from_masks_round_trips_ground_truth():
     assert dets.scores.tolist() == [1.0, 1.0]
     assert dets.small_masks.shape == (2, 15, 15)
     assert dets.small_masks[1].min() < 1.0  # the hole survives the squeeze, partly
+
+
+def test_empty_detections_have_every_field_empty():
+    none = Detections.empty((30, 40))
+    assert len(none) == 0 and none.image_shape == (30, 40)
+    assert none.boxes.shape == (0, 4) and none.small_masks.shape == (0, 15, 15)
+    assert none.masks.shape == (0, 30, 40) and none.labels == []
+
+
+def _fields(dets: Detections) -> dict:
+    return {name: getattr(dets, name) for name in Detections.__dataclass_fields__}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"scores": np.ones(3, np.float32)}, "3 detections"),
+        ({"labels": ["only one"]}, "labels has 1 entries for 2 detections"),
+        ({"rows": np.arange(5)}, "rows has 5 entries"),
+        ({"boxes": np.zeros((2, 3), np.int64)}, r"boxes must be \(2, 4\)"),
+        ({"boxes": np.array([[5, 10, 200, 80], [100, 20, 190, 90]])}, "not inside the 200x100"),
+        ({"boxes": np.array([[50, 10, 40, 80], [100, 20, 190, 90]])}, "box 0"),
+        ({"box_masks": [np.ones((2, 2), bool)] * 2}, r"box_masks\[0\] is \(2, 2\)"),
+        ({"image_shape": (0, 200)}, "image_shape"),
+    ],
+)
+def test_inconsistent_detections_are_refused_at_construction(raw_two, change, message):
+    fields = {**_fields(postprocess(raw_two)), **change}
+    with pytest.raises(ValueError, match=message):
+        Detections(**fields)
+
+
+def test_postprocess_options_are_keyword_only(raw_two):
+    with pytest.raises(TypeError):
+        postprocess(raw_two, (100, 200))  # type: ignore[misc]

@@ -43,6 +43,58 @@ STAGES: tuple[str, ...] = (
     "input", "backbone", "RPN", "anchors", "RPN proposals", "box head", "mask head", "other",
 )  # fmt: skip
 
+#: Intermediate outputs worth looking at, by stage, then by what they hold: the layer names for
+#: ``Model.forward(image, taps=[...])``. Both graphs use these TF Object Detection API names; the
+#: backbone's own layers differ between models, so :func:`backbone_taps` finds those. Layouts:
+#: ``objectness`` [1, positions x anchors x 2] (background, object); ``rpn_deltas``
+#: [1, positions x anchors x 4] (dx, dy, dw, dh); ``anchors`` [1, 2, positions x anchors x 4]
+#: (corners, then variances); ``class_scores`` [1, proposals x classes] (background column
+#: sliced off); ``box_deltas`` [1, proposals x classes, 4]; ``box_deltas_scaled`` the same times
+#: the variances, flattened.
+TAPS: dict[str, dict[str, str]] = {
+    "RPN": {
+        "rpn_features": "Conv/Relu6",
+        "objectness_logits": "FirstStageBoxPredictor/ClassPredictor/Conv2D",
+        "objectness": "FirstStageBoxPredictor/ClassPredictor/softmax/flatten",
+        "rpn_deltas": "FirstStageBoxPredictor/BoxEncodingPredictor/flatten",
+    },
+    "anchors": {"anchors": "proposals"},
+    "RPN proposals": {"proposals": "detection_out"},
+    "box head": {
+        "crops": "CropAndResize",
+        "pooled_crops": "MaxPool2D/MaxPool",
+        "roi_features": "SecondStageBoxPredictor/AvgPool",
+        "class_logits": "SecondStageBoxPredictor/ClassPredictor/MatMul",
+        "class_probabilities": "SecondStageBoxPredictor/Reshape_1/softmax",
+        "class_scores": "SecondStageBoxPredictor/Reshape_1/Reshape",
+        "box_deltas": "SecondStageBoxPredictor/Reshape",
+        "box_deltas_scaled": "variance_encoded/flatten",
+        "detections": "detection_out_final",
+    },
+    "mask head": {
+        "mask_crops": "CropAndResize_1",
+        "mask_logits": "SecondStageBoxPredictor_1/Conv_1/Conv2D",
+        "masks": "detection_masks",
+    },
+}
+
+
+def tap(role: str) -> str:
+    """The layer name behind a role of :data:`TAPS` (``tap("objectness")``)."""
+    for roles in TAPS.values():
+        if role in roles:
+            return roles[role]
+    known = ", ".join(r for roles in TAPS.values() for r in roles)
+    raise KeyError(f"no tap called {role!r}; known: {known}")
+
+
+def backbone_taps(model: Model) -> tuple[str, str]:
+    """Two backbone layers at different depths: its first ReLU and its last layer (the feature
+    map the RPN and both crops read)."""
+    names = [name for name in model.net.getLayerNames() if stage_of(name) == "backbone"]
+    first = next(name for name in names if model.net.getLayer(name).type == "ReLU")
+    return first, names[-1]
+
 
 def stage_of(layer_name: str) -> str:
     """The stage a layer belongs to, by its name (``other`` if no prefix matches)."""

@@ -8,6 +8,7 @@ tensors for the others, so :func:`read_net` asks for the classic engine where it
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -38,6 +39,9 @@ class RawOutputs:
     image_shape: tuple[int, int]
     """(height, width) of the image the outputs belong to."""
     time_ms: float
+    taps: dict[str, np.ndarray] = field(default_factory=dict)
+    """Intermediate outputs asked for with ``Model.forward(image, taps=[...])``, by layer name
+    (:data:`.anatomy.TAPS` names the useful ones by stage)."""
 
     def as_arrays(self) -> dict[str, np.ndarray]:
         """The three tensors under their layer names (the ``--raw`` .npz layout)."""
@@ -111,13 +115,26 @@ class Model:
         self.net.setPreferableTarget(TARGETS[target])
         self.target = target
 
-    def forward(self, image: np.ndarray) -> RawOutputs:
-        """Run the network on a BGR uint8 image and return its raw outputs."""
+    def forward(self, image: np.ndarray, taps: Sequence[str] = ()) -> RawOutputs:
+        """Run the network on a BGR uint8 image and return its raw outputs.
+
+        ``taps`` names further layers whose outputs the same forward pass returns, in
+        ``RawOutputs.taps`` (each costs a copy of its tensor: ask only for what you show).
+        """
+        unknown = [name for name in taps if self.net.getLayerId(name) < 0]
+        if unknown:
+            raise UserError(
+                f"model {self.name!r} has no layer {unknown[0]!r}; "
+                "pick a name from anatomy.TAPS or model.net.getLayerNames()"
+            )
+        extra = [name for name in dict.fromkeys(taps) if name not in OUTPUT_NAMES]
         blob = make_blob(image, self.spec.input_size)
         start = time.perf_counter()
         self.net.setInput(blob)
-        final, masks, proposals = self.net.forward(list(OUTPUT_NAMES))
+        final, masks, proposals, *tapped = self.net.forward([*OUTPUT_NAMES, *extra])
         elapsed = (time.perf_counter() - start) * 1000.0
+        outputs = dict(zip(OUTPUT_NAMES, (final, masks, proposals), strict=True))
+        outputs.update(zip(extra, tapped, strict=True))
         return RawOutputs(
             detection_out_final=final,
             detection_masks=masks,
@@ -125,6 +142,7 @@ class Model:
             blob_shape=tuple(blob.shape),
             image_shape=(image.shape[0], image.shape[1]),
             time_ms=elapsed,
+            taps={name: outputs[name] for name in taps},
         )
 
     def layer_profile(self) -> list[tuple[str, str, float]]:

@@ -27,14 +27,16 @@ from .postprocess import Detections, postprocess
 RECALL_LEVELS = np.linspace(0.0, 1.0, 101)
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def box_iou(a: np.ndarray, b: np.ndarray, dtype: type = np.float64) -> np.ndarray:
     """Intersection over union of every box in ``a`` (N, 4) with every box in ``b`` (M, 4).
 
-    Boxes are ``[x1, y1, x2, y2]`` with exclusive ``x2``/``y2``. Returns an (N, M) float array;
-    boxes without area have IoU 0 with everything.
+    Boxes are ``[x1, y1, x2, y2]`` with exclusive ``x2``/``y2`` (or normalised corners). Returns
+    an (N, M) array; boxes without area have IoU 0 with everything. ``np.float32`` computes
+    ``inter / ((area_a + area_b) - inter)`` in the order and precision of OpenCV's
+    DetectionOutput, so :mod:`.decode` reproduces its NMS exactly.
     """
-    a = np.asarray(a, np.float64).reshape(-1, 4)
-    b = np.asarray(b, np.float64).reshape(-1, 4)
+    a = np.asarray(a, dtype).reshape(-1, 4)
+    b = np.asarray(b, dtype).reshape(-1, 4)
     width = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
     height = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
     inter = np.clip(width, 0, None) * np.clip(height, 0, None)

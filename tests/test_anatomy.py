@@ -1,6 +1,11 @@
+from pathlib import Path
+
+import pytest
+
 from maskrcnn_tutorial import anatomy
 from maskrcnn_tutorial.models import load_model
 from maskrcnn_tutorial.scenes import make_scene
+from maskrcnn_tutorial.textgraph import read_text_graph
 
 
 def test_stage_of_the_real_graphs_names():
@@ -36,3 +41,43 @@ def test_layers_of_the_shapes_model_flow_through_every_stage():
     assert shapes["detection_out_final"] == (1, 1, 100, 7)
     assert shapes["detection_masks"] == (100, len(model.labels), 15, 15)
     assert sum(count for _, count, _ in summary) == len(layers)
+
+
+REAL_GRAPH = (
+    Path(__file__).resolve().parents[2]
+    / "shared/reference"
+    / ("mask_rcnn_inception_v2_coco_2018_01_28.pbtxt")
+)
+
+
+def test_every_tap_is_a_layer_of_the_shapes_model_and_a_node_of_its_graph():
+    model = load_model("shapes")
+    graph = read_text_graph(model.spec.config)
+    for roles in anatomy.TAPS.values():
+        for name in roles.values():
+            assert model.net.getLayerId(name) >= 0 and name in graph, name
+
+
+@pytest.mark.skipif(not REAL_GRAPH.is_file(), reason="../shared/reference is not here")
+def test_every_tap_is_a_node_of_the_real_graph():
+    graph = read_text_graph(REAL_GRAPH)
+    missing = [n for roles in anatomy.TAPS.values() for n in roles.values() if n not in graph]
+    assert not missing
+    assert graph["CropAndResize"].inputs[0].endswith("Mixed_4e/concat")  # the backbone's output
+
+
+def test_taps_stages_agree_with_stage_of():
+    for stage, roles in anatomy.TAPS.items():
+        assert all(anatomy.stage_of(name) == stage for name in roles.values()), stage
+    assert anatomy.tap("objectness").endswith("softmax/flatten")
+    with pytest.raises(KeyError, match="no tap called"):
+        anatomy.tap("nothing")
+
+
+def test_backbone_taps_end_at_the_feature_map_both_crops_read():
+    model = load_model("shapes")
+    early, last = anatomy.backbone_taps(model)
+    graph = read_text_graph(model.spec.config)
+    assert graph["CropAndResize"].inputs[0] == last == graph["CropAndResize_1"].inputs[0]
+    raw = model.forward(make_scene(1_000_001).image, taps=[early, last])
+    assert raw.taps[early].shape[2] > raw.taps[last].shape[2]  # the early one is finer

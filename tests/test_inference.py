@@ -47,6 +47,25 @@ def test_forward_is_deterministic(model, image):
     np.testing.assert_array_equal(a.detection_out_final, b.detection_out_final)
 
 
+def test_taps_return_intermediate_outputs_of_the_same_pass(model, image):
+    names = ["proposals", "FirstStageBoxPredictor/ClassPredictor/softmax/flatten", "detection_out"]
+    raw = model.forward(image, taps=names)
+    plain = model.forward(image)
+    assert list(raw.taps) == names and plain.taps == {}
+    np.testing.assert_array_equal(raw.taps["detection_out"], plain.detection_out)
+    np.testing.assert_array_equal(raw.detection_out_final, plain.detection_out_final)
+    anchors = raw.taps["proposals"]
+    assert anchors.shape[:2] == (1, 2) and anchors.shape[2] % 4 == 0
+    scores = raw.taps["FirstStageBoxPredictor/ClassPredictor/softmax/flatten"].reshape(-1, 2)
+    np.testing.assert_allclose(scores.sum(1), 1, atol=1e-5)  # a 2-way softmax per anchor
+    assert len(scores) * 4 == anchors.shape[2]
+
+
+def test_an_unknown_tap_is_a_user_error(model, image):
+    with pytest.raises(UserError, match="no layer 'nope'.*anatomy.TAPS"):
+        model.forward(image, taps=["nope"])
+
+
 def test_classic_engine_is_requested_on_opencv_5(monkeypatch):
     calls = []
     real = cv2.dnn.readNetFromTensorflow

@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+
+from maskrcnn_tutorial.errors import UserError
+from maskrcnn_tutorial.models import get_spec
+from maskrcnn_tutorial.textgraph import parse_text_graph, read_text_graph
+
+TEXT = """
+node {
+  name: "a"
+  op: "Const"  # a comment
+  attr { key: "value" value { tensor { dtype: DT_INT32 int_val: 3 int_val: -1 } } }
+}
+node {
+  name: "b/c"
+  op: "PriorBox"
+  input: "a"
+  input: "image_tensor"
+  attr { key: "step" value { f: 16.0 } }
+  attr { key: "clip" value { b: true } }
+  attr { key: "code" value { s: "CENTER_SIZE" } }
+  attr { key: "strides" value { list { i: 1 i: 2 } } }
+  attr { key: "width" value { tensor { dtype: DT_FLOAT float_val: 45.25 float_val: 90.5 } } }
+}
+"""
+
+
+def test_nodes_inputs_and_attributes():
+    graph = parse_text_graph(TEXT)
+    assert list(graph) == ["a", "b/c"]
+    node = graph["b/c"]
+    assert (node.op, node.inputs) == ("PriorBox", ("a", "image_tensor"))
+    assert node.attr("step") == 16.0 and node.attr("clip") is True
+    assert node.attr("code") == "CENTER_SIZE" and node.attr("strides") == [1, 2]
+    np.testing.assert_array_equal(node.attr("width"), np.array([45.25, 90.5], np.float32))
+    np.testing.assert_array_equal(graph["a"].attr("value"), [3, -1])
+    assert node.attr("missing", 7) == 7
+
+
+def test_the_shapes_graph():
+    graph = read_text_graph(get_spec("shapes").config)
+    assert graph["detection_out"].op == "DetectionOutput"
+    assert graph["detection_out"].attr("top_k") == 6000
+    assert len(graph["proposals"].attr("width")) == 12
+
+
+def test_a_missing_file_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="not found"):
+        read_text_graph(tmp_path / "none.pbtxt")
+
+
+def test_garbage_is_refused():
+    with pytest.raises(ValueError, match="cannot parse"):
+        parse_text_graph('node { name: "a" op: "X" } } {{ "unterminated')

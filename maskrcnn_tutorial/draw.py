@@ -8,6 +8,7 @@ which shows *instance* segmentation).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -101,34 +102,186 @@ def text_color(background: Color) -> Color:
     return (0, 0, 0) if 0.114 * blue + 0.587 * green + 0.299 * red > 140 else (255, 255, 255)
 
 
+# --- tags: where they go, then drawing them ----------------------------------------------------
+
+Rect = tuple[int, int, int, int]
+"""(x, y, width, height) in pixels; covers columns x .. x+width-1 and rows y .. y+height-1."""
+
+#: Font scales a tag tries, largest first, before it is moved away with a leader line.
+TAG_SCALES = (0.5, 0.42, 0.35)
+
+#: Small images are drawn upscaled until their long side is at least this many pixels.
+MIN_SIDE = 512
+
+
+@dataclass(frozen=True)
+class Tag:
+    """One ``label: score`` tag as drawn: its text, rectangle, font scale and color.
+
+    ``leader`` is the point on the box a line is drawn to when the tag had to be moved away
+    from its box (None when the tag sits at its box).
+    """
+
+    text: str
+    rect: Rect
+    scale: float
+    color: Color
+    leader: tuple[int, int] | None = None
+
+
+def tag_size(text: str, scale: float) -> tuple[int, int]:
+    """(width, height) of the filled tag around ``text`` at font ``scale``."""
+    (tw, th), base = cv2.getTextSize(text, FONT, scale, 1)
+    return tw + 4, th + base + 4
+
+
+def overlaps(a: Rect, b: Rect) -> bool:
+    """True when two rectangles share at least one pixel."""
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def _inside(x: int, y: int, size: tuple[int, int], frame: tuple[int, int]) -> Rect:
+    """The rectangle of ``size`` at (x, y), moved the least needed to lie inside ``frame``."""
+    w, h = size
+    height, width = frame
+    return (min(max(x, 0), max(width - w, 0)), min(max(y, 0), max(height - h, 0)), w, h)
+
+
+def _fits(rect: Rect, frame: tuple[int, int], taken: Sequence[Rect]) -> bool:
+    x, y, w, h = rect
+    inside = x >= 0 and y >= 0 and x + w <= frame[1] and y + h <= frame[0]
+    return inside and not any(overlaps(rect, t) for t in taken)
+
+
+def _beside(box: Sequence[int], size: tuple[int, int], frame: tuple[int, int]) -> list[Rect]:
+    """Places next to a box, best first: above its top-left corner, inside it, below it..."""
+    left, top, right, bottom = (int(v) for v in box)
+    w, h = size
+    spots = [
+        (left, top - h), (left, top), (left, bottom + 1), (right + 1 - w, top - h),
+        (left, bottom + 1 - h), (right + 1 - w, bottom + 1), (right + 1, top), (left - w, top),
+    ]  # fmt: skip
+    return [_inside(x, y, size, frame) for x, y in spots]
+
+
+def _nearest_free(
+    anchor: tuple[int, int], size: tuple[int, int], frame: tuple[int, int], taken: Sequence[Rect]
+) -> Rect | None:
+    """The free place for a tag of ``size`` nearest to ``anchor`` (a 2-pixel search grid)."""
+    w, h = size
+    height, width = frame
+    if w > width or h > height:
+        return None
+    xs, ys = np.meshgrid(np.arange(0, width - w + 1, 2), np.arange(0, height - h + 1, 2))
+    free = np.ones(xs.shape, bool)
+    for tx, ty, tw, th in taken:
+        free &= ~((xs < tx + tw) & (tx < xs + w) & (ys < ty + th) & (ty < ys + h))
+    if not free.any():
+        return None
+    distance = np.hypot(xs + w / 2 - anchor[0], ys + h / 2 - anchor[1])
+    k = np.argmin(np.where(free, distance, np.inf))
+    return int(xs.flat[k]), int(ys.flat[k]), w, h
+
+
+def layout_tags(
+    boxes: Sequence[Sequence[int]],
+    texts: Sequence[str],
+    colors: Sequence[Color],
+    frame: tuple[int, int],
+    avoid: Sequence[Rect] = (),
+    scales: Sequence[float] = TAG_SCALES,
+) -> list[Tag]:
+    """Places for the tags of ``boxes`` (in order, so give the best detections first) such that
+    no two tags overlap, none covers ``avoid`` (e.g. the legend) and all lie inside ``frame``
+    (height, width).
+
+    Each tag tries the places beside its box at every font scale, largest first; if none is
+    free it goes to the nearest free place at the smallest scale, with a leader line to its
+    box. A tag with no free place anywhere is left out (only on absurdly crowded pictures).
+    """
+    taken = list(avoid)
+    tags: list[Tag] = []
+    for box, text, color in zip(boxes, texts, colors, strict=True):
+        tag = None
+        for scale in scales:
+            size = tag_size(text, scale)
+            spot = next((r for r in _beside(box, size, frame) if _fits(r, frame, taken)), None)
+            if spot is not None:
+                tag = Tag(text, spot, scale, color)
+                break
+        if tag is None:
+            anchor = (int(box[0]), int(box[1]))
+            spot = _nearest_free(anchor, tag_size(text, scales[-1]), frame, taken)
+            if spot is not None:
+                tag = Tag(text, spot, scales[-1], color, leader=anchor)
+        if tag is not None:
+            taken.append(tag.rect)
+            tags.append(tag)
+    return tags
+
+
+def draw_tag(image: np.ndarray, tag: Tag) -> np.ndarray:
+    """Draw one laid-out tag (and its leader line) into ``image`` (in place)."""
+    x, y, w, h = tag.rect
+    if tag.leader is not None:
+        end = (min(max(tag.leader[0], x), x + w - 1), min(max(tag.leader[1], y), y + h - 1))
+        cv2.line(image, end, tag.leader, tag.color, 1, cv2.LINE_AA)
+        cv2.circle(image, tag.leader, 2, tag.color, cv2.FILLED)
+    cv2.rectangle(image, (x, y), (x + w - 1, y + h - 1), tag.color, cv2.FILLED)
+    (_, th), _ = cv2.getTextSize(tag.text, FONT, tag.scale, 1)
+    cv2.putText(
+        image, tag.text, (x + 2, y + th + 2), FONT, tag.scale, text_color(tag.color), 1, cv2.LINE_AA
+    )
+    return image
+
+
 def put_tag(
     image: np.ndarray, text: str, anchor: tuple[int, int], color: Color, scale: float = 0.5
 ) -> np.ndarray:
     """Draw ``text`` on a filled tag above ``anchor`` (x, y), kept inside the frame (in place)."""
-    height, width = image.shape[:2]
-    (tw, th), base = cv2.getTextSize(text, FONT, scale, 1)
-    tag_h = th + base + 4
-    x = min(max(int(anchor[0]), 0), max(width - tw - 4, 0))
-    y = int(anchor[1]) - tag_h if int(anchor[1]) - tag_h >= 0 else int(anchor[1])
-    y = min(max(y, 0), max(height - tag_h, 0))
-    cv2.rectangle(image, (x, y), (x + tw + 4, y + tag_h), color, cv2.FILLED)
-    cv2.putText(image, text, (x + 2, y + th + 2), FONT, scale, text_color(color), 1, cv2.LINE_AA)
-    return image
+    size = tag_size(text, scale)
+    x, y = int(anchor[0]), int(anchor[1])
+    rect = _inside(x, y - size[1] if y - size[1] >= 0 else y, size, image.shape[:2])
+    return draw_tag(image, Tag(text, rect, scale, color))
+
+
+def tag_texts(dets: Detections) -> list[str]:
+    """The ``label: score`` text of each detection."""
+    return [f"{label}: {score:.2f}" for label, score in zip(dets.labels, dets.scores, strict=True)]
 
 
 def draw_labels(
     image: np.ndarray,
     dets: Detections,
     colors: Sequence[Color] | str = "class",
-    scale: float = 0.5,
+    avoid: Sequence[Rect] = (),
 ) -> np.ndarray:
-    """Write a ``label: score`` tag at each box's top-left corner, inside the frame."""
+    """Write a ``label: score`` tag beside each box (see :func:`layout_tags`): tags never
+    overlap each other or ``avoid`` and never leave the frame."""
     out = canvas(image, dets)
-    for (left, top, _, _), label, score, color in zip(
-        dets.boxes, dets.labels, dets.scores, _colors(dets, colors), strict=True
+    for tag in layout_tags(
+        dets.boxes, tag_texts(dets), _colors(dets, colors), out.shape[:2], avoid
     ):
-        put_tag(out, f"{label}: {score:.2f}", (int(left), int(top)), color, scale)
+        draw_tag(out, tag)
     return out
+
+
+def _legend_geometry(
+    shape: tuple[int, ...], entries: Sequence[tuple[str, Color]], scale: float
+) -> tuple[Rect, int]:
+    sizes = [cv2.getTextSize(name, FONT, scale, 1) for name, _ in entries]
+    line = max(h + b for (_, h), b in sizes) + 6
+    box_w = min(max(w for (w, _), _ in sizes) + line + 12, shape[1])
+    x0 = max(shape[1] - box_w - 4, 0)
+    height = min(line * len(entries) + 6, max(shape[0] - 4, 0))
+    return (x0, 4, box_w, height), line
+
+
+def legend_rect(
+    shape: tuple[int, ...], entries: Sequence[tuple[str, Color]], scale: float = 0.5
+) -> Rect:
+    """Where :func:`draw_legend` puts its panel on an image of ``shape``."""
+    return _legend_geometry(shape, entries, scale)[0] if entries else (0, 0, 0, 0)
 
 
 def draw_legend(
@@ -138,14 +291,13 @@ def draw_legend(
     out = to_bgr8(image).copy()
     if not entries:
         return out
-    sizes = [cv2.getTextSize(name, FONT, scale, 1) for name, _ in entries]
-    line = max(h + b for (_, h), b in sizes) + 6
-    box_w = max(w for (w, _), _ in sizes) + line + 12
-    x0 = max(out.shape[1] - box_w - 4, 0)
-    panel = out[4 : 4 + line * len(entries) + 6, x0 : x0 + box_w]
+    (x0, y0, box_w, box_h), line = _legend_geometry(out.shape, entries, scale)
+    panel = out[y0 : y0 + box_h, x0 : x0 + box_w]
     panel[:] = (panel * 0.35 + 255 * 0.65).astype(np.uint8)
     for k, (name, color) in enumerate(entries):
-        y = 4 + 3 + k * line
+        y = y0 + 3 + k * line
+        if y + line > y0 + box_h:
+            break
         cv2.rectangle(out, (x0 + 4, y + 2), (x0 + line - 2, y + line - 4), color, cv2.FILLED)
         cv2.putText(
             out, name, (x0 + line + 4, y + line - 7), FONT, scale, (0, 0, 0), 1, cv2.LINE_AA
@@ -156,11 +308,29 @@ def draw_legend(
 def legend_entries(
     dets: Detections, colors: Sequence[Color] | str = "class"
 ) -> list[tuple[str, Color]]:
-    """(label, color) of each distinct label, in order of first appearance."""
+    """What the legend lists, matching the color mode: with ``"instance"`` colors one entry
+    per detection (its tag text), otherwise one per distinct label, in order of appearance."""
+    palette = _colors(dets, colors)
+    if colors == "instance":
+        return list(zip(tag_texts(dets), palette, strict=True))
     seen: dict[str, Color] = {}
-    for label, color in zip(dets.labels, _colors(dets, colors), strict=True):
+    for label, color in zip(dets.labels, palette, strict=True):
         seen.setdefault(label, color)
     return list(seen.items())
+
+
+def upscale_factor(shape: tuple[int, ...], min_side: int = MIN_SIDE) -> int:
+    """The smallest whole factor that brings the long side of ``shape`` to ``min_side``."""
+    longest = max(int(shape[0]), int(shape[1]), 1)
+    return max(1, -(-int(min_side) // longest))
+
+
+def upscale(image: np.ndarray, factor: int) -> np.ndarray:
+    """``image`` (any supported format) as 8-bit BGR, ``factor`` times larger (nearest pixel)."""
+    out = to_bgr8(image)
+    if factor == 1:
+        return out.copy()
+    return cv2.resize(out, None, fx=factor, fy=factor, interpolation=cv2.INTER_NEAREST)
 
 
 def annotate(
@@ -173,18 +343,27 @@ def annotate(
     boxes: bool = True,
     labels: bool = True,
     legend: bool = False,
+    min_side: int = MIN_SIDE,
 ) -> np.ndarray:
-    """Everything at once: blended masks, contours, boxes, tags and an optional legend."""
+    """Everything at once: blended masks, contours, boxes, tags and an optional legend.
+
+    An image whose long side is below ``min_side`` is drawn upscaled by a whole factor (see
+    :func:`upscale_factor`) so the tags stay legible; ``min_side=0`` keeps the size.
+    """
     palette = _colors(dets, colors)
-    out = canvas(image, dets)
+    factor = upscale_factor(image.shape, min_side) if min_side else 1
+    out = upscale(canvas(image, dets), factor)
+    dets = dets.scaled(factor)
     if masks:
         out = draw_masks(out, dets, palette, alpha)
     if contours:
         out = draw_contours(out, dets, palette)
     if boxes:
         out = draw_boxes(out, dets, palette)
+    entries = legend_entries(dets, colors if isinstance(colors, str) else palette)
+    avoid = [legend_rect(out.shape, entries)] if legend and entries else []
     if labels:
-        out = draw_labels(out, dets, palette)
+        out = draw_labels(out, dets, palette, avoid)
     if legend:
-        out = draw_legend(out, legend_entries(dets, palette))
+        out = draw_legend(out, entries)
     return out

@@ -29,11 +29,12 @@ def segment(
     image: np.ndarray,
     conf_threshold: float = DEFAULT_CONF_THRESHOLD,
     mask_threshold: float = DEFAULT_MASK_THRESHOLD,
-    colors: str = "class",
+    colors: str = "instance",
     alpha: float = 0.5,
     legend: bool = False,
 ) -> Segmentation:
-    """Run ``model`` on a BGR image and draw what it found."""
+    """Run ``model`` on a BGR image and draw what it found (each object in its own color by
+    default; ``colors="class"`` colors by class; see :func:`.draw.annotate`)."""
     raw = model.forward(image)
     start = time.perf_counter()
     dets = postprocess(

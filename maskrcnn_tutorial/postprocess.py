@@ -146,6 +146,24 @@ class Detections:
         """Number of mask pixels of each detection."""
         return np.array([int(m.sum()) for m in self.box_masks], dtype=np.int64)
 
+    def scaled(self, factor: int) -> Detections:
+        """The same detections on an image ``factor`` times larger (masks repeated pixel by
+        pixel, so every mask covers exactly the upscaled pixels it covered before)."""
+        if factor == 1:
+            return self
+        f = int(factor)
+        boxes = self.boxes * f + np.array([0, 0, f - 1, f - 1])
+        return Detections(
+            class_ids=self.class_ids,
+            scores=self.scores,
+            boxes=boxes.reshape(-1, 4),
+            box_masks=[m.repeat(f, axis=0).repeat(f, axis=1) for m in self.box_masks],
+            small_masks=self.small_masks,
+            labels=list(self.labels),
+            image_shape=(self.image_shape[0] * f, self.image_shape[1] * f),
+            rows=self.rows,
+        )
+
     def select(self, keep: np.ndarray | Sequence[int]) -> Detections:
         """A subset, by boolean mask or indices, in the same order."""
         index = np.flatnonzero(keep) if np.asarray(keep).dtype == bool else np.asarray(keep, int)

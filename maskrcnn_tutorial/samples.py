@@ -14,8 +14,15 @@ import numpy as np
 
 from .scenes import EVAL_SEED_START, make_scene
 
-#: Held-out scene seeds shown by the notebooks (never used in training).
-SCENE_SEEDS: tuple[int, ...] = (EVAL_SEED_START + 1, EVAL_SEED_START + 2, EVAL_SEED_START + 3)
+#: Held-out scene seeds shown by the notebooks (never used in training). The first is the lead
+#: scene of notebooks 00 to 05: five objects the model gets right, two touching stars and two
+#: touching circles each separated into their own detections (the article's two sheep).
+SCENE_SEEDS: tuple[int, ...] = (EVAL_SEED_START + 399, EVAL_SEED_START + 284, EVAL_SEED_START + 356)
+
+#: A held-out scene the model gets wrong, kept as the series' explained failure: a duplicate
+#: "circle" spanning two circles survives NMS (its box IoU with the true circle is below the
+#: graph's NMS threshold) and a "square" on a circle survives because NMS runs per class.
+FAILURE_SEED = EVAL_SEED_START + 1
 
 
 def _photo(name: str) -> Callable[[], np.ndarray]:

@@ -14,8 +14,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from .draw import annotate, put_tag
-from .images import to_bgr8
+from .draw import TAG_SCALES, Tag, annotate, draw_tag, tag_size, upscale, upscale_factor
 from .postprocess import Detections
 from .scenes import DEFAULT_SIZE, EVAL_SEED_START, Scene, make_scene
 
@@ -91,9 +90,12 @@ def task_pictures(
     detection: boxes and labels; semantic: masks merged by class, colored by class;
     instance: every object's own mask in its own color.
     """
-    named = to_bgr8(image).copy()
-    for k, name in enumerate(dict.fromkeys(dets.labels)):
-        put_tag(named, name, (4, 4 + 22 * (k + 1)), (255, 255, 255))
+    named = upscale(image, upscale_factor(image.shape))  # the same size as the other three
+    y = 4
+    for name in dict.fromkeys(dets.labels):
+        width, height = tag_size(name, TAG_SCALES[0])
+        draw_tag(named, Tag(name, (4, y, width, height), TAG_SCALES[0], (255, 255, 255)))
+        y += height + 4
     semantic = merge_by_class(dets, labels)
     return {
         "classification": named,

@@ -78,25 +78,83 @@ def heatmap(probabilities: np.ndarray, scale: int) -> np.ndarray:
     return cv2.applyColorMap(big, cv2.COLORMAP_VIRIDIS)
 
 
-def render_mask_grid(
-    raw: RawOutputs, row: int, labels: Sequence[str] = (), scale: int = 4, columns: int = 10
-) -> np.ndarray:
-    """Every class's 15x15 mask of detection ``row`` as a grid of heat maps.
+#: With more classes than this, the mask grid shows the detected class and the strongest others.
+GRID_TOP = 6
 
-    The slice of the class the detection was assigned to is framed in white: that is the only
-    one post-processing uses.
+
+def grid_classes(raw: RawOutputs, row: int, top: int = GRID_TOP) -> list[int]:
+    """Classes whose masks the grid shows for detection ``row``: the detected class first, then
+    the others by decreasing mean mask probability (all of them when there are at most ``top``).
     """
     masks = raw.detection_masks[row]
-    columns = max(1, min(columns, len(masks)))  # no empty columns for a model with few classes
     detected = int(raw.detection_out_final[0, 0, row, 1])
-    cell = masks.shape[-1] * scale + 4
-    rows = -(-len(masks) // columns)
-    grid = np.zeros((rows * cell, columns * cell, 3), np.uint8)
-    for k, mask in enumerate(masks):
-        y, x = (k // columns) * cell, (k % columns) * cell
-        grid[y + 2 : y + cell - 2, x + 2 : x + cell - 2] = heatmap(mask, scale)
-        if k == detected:
-            cv2.rectangle(grid, (x, y), (x + cell - 1, y + cell - 1), (255, 255, 255), 2)
+    others = [
+        int(k)
+        for k in np.argsort(-masks.reshape(len(masks), -1).mean(1), kind="stable")
+        if k != detected
+    ]
+    return [detected, *others][: top if len(masks) > top else len(masks)]
+
+
+def mask_grid_layout(
+    raw: RawOutputs, row: int, scale: int = 8, columns: int = GRID_TOP, top: int = GRID_TOP
+) -> tuple[list[int], list[tuple[int, int, int, int]]]:
+    """The classes :func:`render_mask_grid` shows and each tile's (x, y, width, height):
+    tiles of 15 x ``scale`` pixels, with a strip for the class name under each."""
+    shown = grid_classes(raw, row, top)
+    columns = max(1, min(columns, len(shown)))
+    tile = 15 * scale
+    return shown, [
+        (8 + (k % columns) * (tile + 16), 8 + (k // columns) * (tile + 30), tile, tile)
+        for k in range(len(shown))
+    ]
+
+
+def color_bar(height: int, width: int = 16) -> np.ndarray:
+    """A vertical viridis bar from probability 1 (top) to 0 (bottom), BGR."""
+    ramp = np.linspace(1.0, 0.0, height, dtype=np.float32)[:, None].repeat(width, 1)
+    return heatmap(ramp, 1)
+
+
+def render_mask_grid(
+    raw: RawOutputs,
+    row: int,
+    labels: Sequence[str] = (),
+    scale: int = 8,
+    columns: int = GRID_TOP,
+    top: int = GRID_TOP,
+) -> np.ndarray:
+    """Detection ``row``'s 15x15 masks as named heat maps, with a color bar (probability 0-1).
+
+    The detected class comes first, framed in white: it is the only slice post-processing
+    uses. A model with more than ``top`` classes (COCO has 90) shows the detected class and
+    the ``top - 1`` classes whose masks are strongest (highest mean probability).
+    """
+    shown, tiles = mask_grid_layout(raw, row, scale, columns, top)
+    masks = raw.detection_masks[row]
+    tile = tiles[0][2]
+    right = max(x + w for x, _, w, _ in tiles)
+    bottom = max(y + h for _, y, _, h in tiles) + 30
+    grid = np.full((bottom, right + 70, 3), 40, np.uint8)
+    for k, ((x, y, w, h), cls) in enumerate(zip(tiles, shown, strict=True)):
+        grid[y : y + h, x : x + w] = heatmap(masks[cls], scale)
+        if k == 0:
+            cv2.rectangle(grid, (x - 3, y - 3), (x + w + 2, y + h + 2), (255, 255, 255), 2)
+        name = label_of(labels, cls)
+        size = 0.45
+        while cv2.getTextSize(name, cv2.FONT_HERSHEY_SIMPLEX, size, 1)[0][0] > w and size > 0.3:
+            size -= 0.05
+        cv2.putText(
+            grid, name, (x, y + h + 18), cv2.FONT_HERSHEY_SIMPLEX, size, (255, 255, 255), 1,
+            cv2.LINE_AA,
+        )  # fmt: skip
+    bar_x, bar_y = right + 14, tiles[0][1]
+    grid[bar_y : bar_y + tile, bar_x : bar_x + 16] = color_bar(tile)
+    for value, y in ((1.0, bar_y + 10), (0.5, bar_y + tile // 2 + 4), (0.0, bar_y + tile - 2)):
+        cv2.putText(
+            grid, f"{value:.1f}", (bar_x + 20, y), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+            (255, 255, 255), 1, cv2.LINE_AA,
+        )  # fmt: skip
     return grid
 
 
@@ -178,7 +236,7 @@ def mask_browser(
     chooser = widgets.Dropdown(
         options=list(zip(names, rows.tolist(), strict=True)), description="detection"
     )
-    view = widgets.Image(format="png")
+    view = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
     errors = widgets.Output()
 
     def update(_change: Any = None) -> None:

@@ -117,7 +117,7 @@ def test_an_uploaded_picture_is_segmented_and_shown(app, model):
     assert model.calls == 2
     assert app.image_name == "mine.png" and "160x120" in app.status.value
     shown = cv2.imdecode(np.frombuffer(bytes(app.explorer.view.value), np.uint8), 1)
-    assert shown.shape == (120, 160, 3)
+    assert shown.shape == (480, 640, 3)  # drawn 4x larger so the tags are legible
     assert app.sample.value is None  # no longer one of the samples
     app.sample.value = 0  # and the samples are still there
     assert model.calls == 3 and "scene" in app.image_name

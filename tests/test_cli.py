@@ -77,7 +77,8 @@ def test_segment_image_writes_picture_json_and_raw(capsys, tmp_path, scene_file)
         assert x1 <= xs.min() and xs.max() <= x2 and y1 <= ys.min() and ys.max() <= y2
         assert det["score"] > 0.5 and det["label"] in out
     picture = cv2.imread(str(out_png))
-    assert picture.shape == cv2.imread(str(scene_file)).shape
+    height, width = cv2.imread(str(scene_file)).shape[:2]
+    assert picture.shape == (2 * height, 2 * width, 3)  # a 256 px scene is drawn 2x to be read
     assert not np.array_equal(picture, cv2.imread(str(scene_file)))
     raw = np.load(out_raw)
     assert raw["detection_out_final"].shape == (1, 1, 100, 7)

@@ -65,9 +65,12 @@ def test_contours_follow_the_mask_edge(dets, grey_image):
 def test_tags_stay_inside_the_frame():
     raw = make_raw([[0, 0.97, 0.9, 0.0, 1.0, 0.05]], image_shape=(40, 60))
     dets = postprocess(raw, labels=["a very long label"])
-    image = np.zeros((40, 60, 3), np.uint8)
-    out = draw.draw_labels(image, dets)
-    assert out.any()  # the tag was drawn although the box touches the top-right corner
+    assert not draw.draw_labels(np.zeros((40, 60, 3), np.uint8), dets).any()  # cannot fit
+    out = draw.annotate(np.zeros((40, 60, 3), np.uint8), dets, masks=False, boxes=False)
+    assert out.shape == (360, 540, 3)  # upscaled 9 times: now the tag fits
+    (tag,) = draw.layout_tags(dets.scaled(9).boxes, draw.tag_texts(dets), [(9, 9, 9)], (360, 540))
+    x, y, w, h = tag.rect
+    assert x + w <= 540 and y >= 0 and out[y : y + h, x : x + w].any()
 
 
 def test_tag_is_kept_inside_near_edges():
@@ -92,14 +95,23 @@ def test_annotate_converts_grey_bgra_and_16_bit(dets):
         np.full((100, 200, 3), 40000, np.uint16),
     ):
         out = draw.annotate(image, dets, legend=True)
-        assert out.shape == (100, 200, 3) and out.dtype == np.uint8
+        assert out.shape == (300, 600, 3) and out.dtype == np.uint8  # upscaled 3x to >= 512
+        assert draw.annotate(image, dets, min_side=0).shape == (100, 200, 3)
 
 
 def test_annotate_with_no_detections_copies(grey_image):
     dets = postprocess(make_raw([]))
-    out = draw.annotate(grey_image, dets, legend=True)
+    out = draw.annotate(grey_image, dets, legend=True, min_side=0)
     np.testing.assert_array_equal(out, grey_image)
     assert out is not grey_image
+    np.testing.assert_array_equal(draw.annotate(grey_image, dets)[::3, ::3], grey_image)
+
+
+def test_legend_follows_the_color_mode(dets):
+    assert [n for n, _ in draw.legend_entries(dets, "class")] == ["one", "two"]
+    per_instance = draw.legend_entries(dets, "instance")
+    assert [n for n, _ in per_instance] == draw.tag_texts(dets)
+    assert [c for _, c in per_instance] == draw.detection_colors(dets, "instance")
 
 
 def test_text_color_contrasts():

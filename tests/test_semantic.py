@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from maskrcnn_tutorial import semantic
+from maskrcnn_tutorial import draw, semantic
 from maskrcnn_tutorial.postprocess import Detections
 from maskrcnn_tutorial.scenes import EVAL_SEED_START, make_scene
 
@@ -61,8 +61,9 @@ def test_task_pictures_draw_four_different_pictures(two_touching_one_apart):
     image = np.full((40, 60, 3), 100, np.uint8)
     pictures = semantic.task_pictures(image, two_touching_one_apart, LABELS)
     assert list(pictures) == list(semantic.TASKS)
+    big = draw.upscale(image, 9)  # drawn at least 512 pixels wide
     for picture in pictures.values():
-        assert picture.shape == image.shape and (picture != image).any()
+        assert picture.shape == big.shape and (picture != big).any()
     # semantic colors both circles alike; instance colors them apart
-    sem, inst = pictures["semantic"], pictures["instance"]
+    sem, inst = pictures["semantic"][4::9, 4::9], pictures["instance"][4::9, 4::9]
     assert (sem[30, 10] == sem[30, 20]).all() and not (inst[30, 10] == inst[30, 20]).all()

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from maskrcnn_tutorial import widgets
+from maskrcnn_tutorial import draw, widgets
 
 from .conftest import make_raw
 
@@ -18,19 +18,32 @@ def test_render_overlay_follows_the_thresholds(raw_two, image):
     one = widgets.render_overlay(image, raw_two, LABELS, conf_threshold=0.7)
     none = widgets.render_overlay(image, raw_two, LABELS, conf_threshold=0.95)
     assert not np.array_equal(both, one)
-    np.testing.assert_array_equal(none, image)
+    np.testing.assert_array_equal(none, draw.upscale(image, 3))  # nothing drawn, 3x larger
     loose = widgets.render_overlay(image, raw_two, LABELS, mask_threshold=0.1, boxes=False)
     tight = widgets.render_overlay(image, raw_two, LABELS, mask_threshold=0.9, boxes=False)
-    assert (loose != image).any(axis=2).sum() > (tight != image).any(axis=2).sum()
+    big = draw.upscale(image, 3)
+    assert (loose != big).any(axis=2).sum() > (tight != big).any(axis=2).sum()
 
 
-def test_mask_grid_frames_the_detected_class(raw_two):
-    grid = widgets.render_mask_grid(raw_two, 0, LABELS, scale=2, columns=3)
-    cell = 15 * 2 + 4
-    assert grid.shape == (cell, 3 * cell, 3)
-    # detection 0 is class 1: its cell (column 1) has the white frame, the others do not
-    assert (grid[0, cell : 2 * cell] == 255).all()
-    assert not (grid[0, :cell] == 255).all()
+def test_mask_grid_names_every_class_and_frames_the_detected_one(raw_two):
+    grid = widgets.render_mask_grid(raw_two, 0, LABELS)
+    shown, tiles = widgets.mask_grid_layout(raw_two, 0)
+    assert shown[0] == 1 and sorted(shown) == [0, 1, 2]  # the detected class (1) first
+    assert len(tiles) == 3
+    x, y, w, h = tiles[0]
+    assert (grid[y - 2, x - 2 : x + w + 2] == 255).all()  # white frame around the detected class
+    assert not (grid[tiles[1][1] - 2, tiles[1][0] : tiles[1][0] + w] == 255).all()
+    names = grid[y + h + 2 : y + h + 24, x : x + w]
+    assert names.max() > 200  # a name is written under the tile
+    assert grid.shape[1] > tiles[-1][0] + w + 40  # room for the color bar on the right
+
+
+def test_mask_grid_with_many_classes_shows_the_detected_and_the_strongest_others():
+    masks = np.zeros((100, 90, 15, 15), np.float32)
+    masks[0, 7], masks[0, 40], masks[0, 3] = 0.9, 0.8, 0.2
+    raw = make_raw([[7, 0.9, 0.1, 0.1, 0.5, 0.5]], masks=masks, classes=90)
+    shown, tiles = widgets.mask_grid_layout(raw, 0, top=4)
+    assert shown[:3] == [7, 40, 3] and len(shown) == len(tiles) == 4
 
 
 def test_overlay_explorer_rerenders_on_slider_moves(raw_two, image):

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .anatomy import tap
+from .boxes import box_iou
 from .inference import Model, RawOutputs
-from .metrics import box_iou
 from .textgraph import Node, read_text_graph
 
 F32 = np.float32

@@ -16,6 +16,7 @@ from pycocotools.cocoeval import COCOeval
 from tqdm import tqdm
 
 from . import rle
+from .boxes import exclusive, xywh
 from .errors import UserError
 from .models import load_model
 from .postprocess import postprocess
@@ -26,10 +27,6 @@ EVAL_CONF_THRESHOLD = 0.05
 
 EVAL_MASK_THRESHOLD = 0.5
 """Mask probability threshold for the evaluated masks (the usual Mask R-CNN choice)."""
-
-
-def _xywh(x1: float, y1: float, x2: float, y2: float) -> list[float]:
-    return [float(x1), float(y1), float(x2 - x1), float(y2 - y1)]
 
 
 def _summarise(gt: COCO, results: list[dict], iou_type: str) -> dict[str, float]:
@@ -82,7 +79,7 @@ def evaluate(
                     "id": len(gt_anns) + 1,
                     "image_id": image_id,
                     "category_id": int(cid) + 1,
-                    "bbox": _xywh(*box),
+                    "bbox": xywh(box),
                     "area": float(mask.sum()),
                     "iscrowd": 0,
                     "segmentation": rle.encode(mask),
@@ -95,14 +92,13 @@ def evaluate(
             conf_threshold=EVAL_CONF_THRESHOLD,
             mask_threshold=mask_threshold,
         )
-        masks = dets.masks
+        masks, pred_boxes = dets.masks, exclusive(dets.boxes)
         for i in range(len(dets)):
-            x1, y1, x2, y2 = (int(v) for v in dets.boxes[i])
             results.append(
                 {
                     "image_id": image_id,
                     "category_id": int(dets.class_ids[i]) + 1,
-                    "bbox": _xywh(x1, y1, x2 + 1, y2 + 1),
+                    "bbox": xywh(pred_boxes[i]),
                     "score": float(dets.scores[i]),
                     "segmentation": rle.encode(masks[i]),
                 }

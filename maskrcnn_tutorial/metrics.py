@@ -4,8 +4,9 @@
 those figures are made of, in a few lines each, on the same conventions:
 
 - a box is ``[x1, y1, x2, y2]`` with ``x2``/``y2`` one past the last pixel (its area is
-  ``(x2 - x1) * (y2 - y1)``, as in COCO). :class:`.Detections` stores *inclusive* corners;
-  :func:`match` converts them.
+  ``(x2 - x1) * (y2 - y1)``, as in COCO), and its IoU is :func:`.boxes.box_iou` (the one
+  convention and IoU of the package). :class:`.Detections` stores *inclusive* corners;
+  :func:`match` converts them with :func:`.boxes.exclusive`.
 - a prediction counts as a true positive when it overlaps a not-yet-matched ground-truth object
   of its own class with IoU >= the threshold; predictions are matched greedily, highest score
   first, each taking the free object it overlaps most (COCOeval's rule);
@@ -20,30 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .boxes import box_iou, exclusive
 from .inference import RawOutputs
 from .postprocess import Detections, postprocess
 
 #: The recall levels COCO reads precision at: 0, 0.01, ..., 1.
 RECALL_LEVELS = np.linspace(0.0, 1.0, 101)
-
-
-def box_iou(a: np.ndarray, b: np.ndarray, dtype: type = np.float64) -> np.ndarray:
-    """Intersection over union of every box in ``a`` (N, 4) with every box in ``b`` (M, 4).
-
-    Boxes are ``[x1, y1, x2, y2]`` with exclusive ``x2``/``y2`` (or normalised corners). Returns
-    an (N, M) array; boxes without area have IoU 0 with everything. ``np.float32`` computes
-    ``inter / ((area_a + area_b) - inter)`` in the order and precision of OpenCV's
-    DetectionOutput, so :mod:`.decode` reproduces its NMS exactly.
-    """
-    a = np.asarray(a, dtype).reshape(-1, 4)
-    b = np.asarray(b, dtype).reshape(-1, 4)
-    width = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    height = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    inter = np.clip(width, 0, None) * np.clip(height, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def mask_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -180,7 +163,7 @@ def match(
     if kind == "mask":
         ious = mask_iou(predictions.masks, truth.masks)
     elif kind == "box":
-        ious = box_iou(exclusive_boxes(predictions), exclusive_boxes(truth))
+        ious = box_iou(exclusive(predictions.boxes), exclusive(truth.boxes))
     else:
         raise ValueError(f"kind must be 'mask' or 'box', got {kind!r}")
     matched = greedy_match(
@@ -192,11 +175,6 @@ def match(
         is_tp=matched >= 0,
         gt_class_ids=np.asarray(truth.class_ids, np.int64),
     )
-
-
-def exclusive_boxes(dets: Detections) -> np.ndarray:
-    """A :class:`.Detections`' inclusive pixel corners as ``[x1, y1, x2 + 1, y2 + 1]``."""
-    return np.asarray(dets.boxes, np.float64).reshape(-1, 4) + np.array([0, 0, 1, 1])
 
 
 def match_outputs(

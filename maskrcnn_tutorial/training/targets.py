@@ -11,19 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from maskrcnn_tutorial.boxes import box_iou
 from maskrcnn_tutorial.training import layers
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box in ``a`` (N, 4) with every box in ``b`` (M, 4)."""
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)), np.float32)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return (inter / np.maximum(area_a[:, None] + area_b[None] - inter, 1e-9)).astype(np.float32)
 
 
 def encode(gt: np.ndarray, priors: np.ndarray, variances: tuple[float, ...]) -> np.ndarray:
@@ -68,7 +57,7 @@ def rpn_targets(
     if len(gt) == 0:
         labels[rng.choice(len(anchors), batch, replace=False)] = 0
         return RpnTargets(labels, deltas)
-    iou = iou_matrix(anchors, gt)
+    iou = box_iou(anchors, gt, np.float32)
     best_gt = iou.argmax(1)
     best = iou.max(1)
     labels[best < neg_iou] = 0
@@ -98,7 +87,7 @@ def proposals_from_rpn(
     """Decoded, NMS-filtered proposals (K, 4) like the graph's ``detection_out`` (faster)."""
     order = np.argsort(-scores)[:pre_nms]
     boxes = layers.decode_center_size(deltas_xy[order], anchors[order], variances)
-    overlaps = iou_matrix(boxes, boxes)
+    overlaps = box_iou(boxes, boxes, np.float32)
     suppressed = np.zeros(len(boxes), bool)
     kept: list[int] = []
     for i in range(len(boxes)):
@@ -133,7 +122,7 @@ def roi_targets(
 ) -> RoiTargets:
     """Sample ``count`` regions (ground truth included), at most ``fg_fraction`` of them objects."""
     rois = np.concatenate([proposals, gt]).astype(np.float32) if len(gt) else proposals
-    iou = iou_matrix(rois, gt)
+    iou = box_iou(rois, gt, np.float32)
     best = iou.max(1) if len(gt) else np.zeros(len(rois), np.float32)
     match = iou.argmax(1) if len(gt) else np.zeros(len(rois), np.int64)
     fg = np.flatnonzero(best >= fg_iou)

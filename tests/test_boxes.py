@@ -1,0 +1,64 @@
+"""The one box convention and IoU shared by metrics, evaluation and training targets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from maskrcnn_tutorial import boxes, metrics
+
+
+def test_inclusive_corners_become_exclusive():
+    np.testing.assert_array_equal(boxes.exclusive([[2, 3, 2, 3], [0, 0, 9, 4]]), [
+        [2, 3, 3, 4], [0, 0, 10, 5]
+    ])  # fmt: skip
+    assert boxes.area(boxes.exclusive([[2, 3, 2, 3]])).tolist() == [1.0]  # one pixel
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ([0, 0, 10, 10], [0, 0, 10, 10], 1.0),
+        ([0, 0, 10, 10], [5, 0, 15, 10], 50 / 150),
+        ([0, 0, 10, 10], [10, 0, 20, 10], 0.0),  # touching edges share no pixel
+        ([0, 0, 10, 10], [2, 2, 4, 4], 4 / 100),  # inside
+        ([0, 0, 0, 10], [0, 0, 0, 10], 0.0),  # no area
+        ([5, 5, 0, 0], [0, 0, 10, 10], 0.0),  # inverted: no area, not a negative one
+    ],
+)
+def test_box_iou(a, b, expected):
+    assert boxes.box_iou([a], [b])[0, 0] == pytest.approx(expected)
+    assert boxes.box_iou([b], [a])[0, 0] == pytest.approx(expected)
+
+
+def test_box_iou_shapes_and_dtype():
+    some = np.array([[0, 0, 1, 1], [0, 0, 2, 2], [1, 1, 3, 3]], np.float32)
+    assert boxes.box_iou(some, some[:2]).shape == (3, 2)
+    assert boxes.box_iou(np.zeros((0, 4)), some).shape == (0, 3)
+    assert boxes.box_iou(some, some, np.float32).dtype == np.float32
+
+
+def _jaccard_overlap(a, b):
+    """OpenCV's JaccardOverlap (detection_output_layer.cpp), scalar float32, for reference."""
+    f = np.float32
+    if b[0] > a[2] or b[2] < a[0] or b[1] > a[3] or b[3] < a[1]:
+        return f(0)
+    iw = f(min(a[2], b[2]) - max(a[0], b[0]))
+    ih = f(min(a[3], b[3]) - max(a[1], b[1]))
+    inter = f(iw * ih)
+    size_a, size_b = f((a[2] - a[0]) * (a[3] - a[1])), f((b[2] - b[0]) * (b[3] - b[1]))
+    return f(inter / f(f(size_a + size_b) - inter)) if inter > 0 else f(0)
+
+
+def test_float32_iou_is_opencvs_arithmetic():
+    rng = np.random.default_rng(0)
+    corner = rng.uniform(0, 1, (200, 2)).astype(np.float32)
+    some = np.concatenate([corner, corner + rng.uniform(0.01, 0.5, (200, 2))], 1)
+    some = some.astype(np.float32)
+    ours = boxes.box_iou(some[:20], some, np.float32)
+    reference = [[_jaccard_overlap(a, b) for b in some] for a in some[:20]]
+    np.testing.assert_array_equal(ours, np.asarray(reference, np.float32))
+
+
+def test_metrics_use_the_shared_iou():
+    assert metrics.box_iou is boxes.box_iou

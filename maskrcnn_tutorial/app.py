@@ -25,7 +25,7 @@ from .errors import UserError
 from .images import to_bgr8
 from .inference import RawOutputs
 from .server import MODEL_ENV
-from .widgets import loud, mask_browser, overlay_explorer
+from .widgets import MaskBrowser, OverlayExplorer, loud, mask_browser, overlay_explorer
 
 #: Uploaded pictures larger than this (longest side, pixels) are scaled down first.
 MAX_SIDE = 1024
@@ -82,7 +82,8 @@ def message(text: str, error: bool = False) -> str:
 
 
 class ClassroomApp:
-    """The app's state and widgets; :attr:`widget` is what a notebook or Voila displays."""
+    """The app's state and widgets; :attr:`widget` is what a notebook or Voila displays (the
+    app displays itself as it)."""
 
     def __init__(self, model: Segmenter) -> None:
         self.model = model
@@ -101,8 +102,8 @@ class ClassroomApp:
         self.explorer_area = widgets.VBox()
         self.masks_area = widgets.VBox()
         self.errors = widgets.Output()
-        self.explorer: widgets.VBox | None = None
-        self.browser: widgets.VBox | None = None
+        self.explorer: OverlayExplorer | None = None
+        self.browser: MaskBrowser | None = None
         self.image_name = ""
         self.raw: RawOutputs | None = None
         header = widgets.HTML(
@@ -125,10 +126,12 @@ class ClassroomApp:
         self.widget = widgets.VBox(
             [header, widgets.HBox([self.sample, self.upload]), self.status, columns, self.errors]
         )
-        self.widget.app = self  # for tests
         self.sample.observe(loud(self._on_sample, self.errors), names="value")
         self.upload.observe(loud(self._on_upload, self.errors), names="value")
         self.show_sample(0)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
 
     # --- what the controls do -----------------------------------------------------------------
 
@@ -156,16 +159,12 @@ class ClassroomApp:
         Slider positions carry over from the previous picture.
         """
         raw = self.model.forward(image)
-        previous = self.explorer.controls if self.explorer is not None else {}
         explorer = overlay_explorer(image, raw, self.labels)
-        for key, control in explorer.controls.items():
-            if key in previous:
-                control.value = previous[key].value
-        explorer.controls["conf_threshold"].observe(
-            loud(self._on_confidence, self.errors), names="value"
-        )
+        if self.explorer is not None:
+            explorer.copy_settings(self.explorer)
+        explorer.conf_threshold.observe(loud(self._on_confidence, self.errors), names="value")
         self.image_name, self.raw, self.explorer = name, raw, explorer
-        self.explorer_area.children = (explorer,)
+        self.explorer_area.children = (explorer.widget,)
         self._rebuild_browser()
         height, width = image.shape[:2]
         self.status.value = message(
@@ -174,9 +173,9 @@ class ClassroomApp:
 
     def _rebuild_browser(self) -> None:
         assert self.raw is not None and self.explorer is not None
-        conf = self.explorer.controls["conf_threshold"].value
+        conf = self.explorer.conf_threshold.value
         self.browser = mask_browser(self.raw, self.labels, conf_threshold=conf)
-        self.masks_area.children = (self.browser,)
+        self.masks_area.children = (self.browser.widget,)
 
     def _on_confidence(self, _change: Any = None) -> None:
         self._rebuild_browser()
@@ -195,13 +194,12 @@ class ClassroomApp:
                 self.sample.value = None  # the picture is no longer a sample
 
 
-def build_app(model: Segmenter | None = None) -> widgets.VBox:
-    """The whole classroom app as one widget.
+def build_app(model: Segmenter | None = None) -> ClassroomApp:
+    """The whole classroom app (it displays as one widget, :attr:`ClassroomApp.widget`).
 
     ``model`` defaults to the model named by ``$MASKRCNN_TUTORIAL_APP_MODEL``, else the default
-    model (``coco`` when fetched, else the embedded ``shapes``). The returned box has an ``app``
-    attribute, the :class:`ClassroomApp` behind it.
+    model (``coco`` when fetched, else the embedded ``shapes``).
     """
     if model is None:
         model = models.load_model(os.environ.get(MODEL_ENV) or None)
-    return ClassroomApp(model).widget
+    return ClassroomApp(model)

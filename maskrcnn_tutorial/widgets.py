@@ -191,59 +191,113 @@ def slider(
     )
 
 
-def overlay_explorer(image: np.ndarray, raw: RawOutputs, labels: Sequence[str]) -> widgets.VBox:
-    """Sliders for confidence, mask threshold and blend alpha, color mode and contours,
-    above the annotated picture (:func:`render_overlay`)."""
-    controls = {
-        "conf_threshold": slider("confidence threshold", DEFAULT_CONF_THRESHOLD),
-        "mask_threshold": slider("mask threshold", DEFAULT_MASK_THRESHOLD),
-        "alpha": slider("mask blend alpha", 0.5),
-        "colors": widgets.ToggleButtons(options=COLOR_MODES, value="class", description="colors"),
-        "contours": widgets.Checkbox(value=True, description="contours"),
-    }
-    for control in controls.values():
-        if isinstance(control, widgets.FloatSlider):
+class Explorer:
+    """A small object that owns an explorer's controls and picture; :attr:`widget` is what a
+    notebook shows (an explorer displays itself as that widget)."""
+
+    widget: widgets.Box
+    view: widgets.Image
+    errors: widgets.Output
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+class OverlayExplorer(Explorer):
+    """Sliders for confidence, mask threshold and blend alpha, color mode and contours, above
+    the annotated picture (:func:`render_overlay`). Each control is an attribute."""
+
+    def __init__(self, image: np.ndarray, raw: RawOutputs, labels: Sequence[str]) -> None:
+        self.image, self.raw, self.labels = image, raw, labels
+        self.conf_threshold = slider("confidence threshold", DEFAULT_CONF_THRESHOLD)
+        self.mask_threshold = slider("mask threshold", DEFAULT_MASK_THRESHOLD)
+        self.alpha = slider("mask blend alpha", 0.5)
+        self.colors = widgets.ToggleButtons(
+            options=COLOR_MODES, value="class", description="colors"
+        )
+        self.contours = widgets.Checkbox(value=True, description="contours")
+        for control in (self.conf_threshold, self.mask_threshold, self.alpha):
             control.style.description_width = "150px"
             control.layout.width = "420px"
-    shown = display_width(image.shape[1])
-    # a definite width: the picture is neither stretched to the page nor squeezed
-    view = widgets.Image(format="png", layout=widgets.Layout(width=f"{shown}px", max_width="none"))
-    errors = widgets.Output()
+        shown = display_width(image.shape[1])
+        # a definite width: the picture is neither stretched to the page nor squeezed
+        self.view = widgets.Image(
+            format="png", layout=widgets.Layout(width=f"{shown}px", max_width="none")
+        )
+        self.errors = widgets.Output()
+        self.update()
+        handler = loud(self.update, self.errors)
+        for control in self.controls:
+            control.observe(handler, names="value")
+        self.widget = widgets.VBox(
+            [*self.controls, self.view, self.errors], layout={"width": f"{max(shown, 440)}px"}
+        )
 
-    def update(_change: Any = None) -> None:
-        values = {name: control.value for name, control in controls.items()}
-        view.value = to_png(render_overlay(image, raw, labels, **values))
-        errors.clear_output()
+    @property
+    def controls(self) -> tuple[widgets.ValueWidget, ...]:
+        """The controls, in the order they are shown."""
+        return (self.conf_threshold, self.mask_threshold, self.alpha, self.colors, self.contours)
 
-    update()
-    handler = loud(update, errors)
-    for control in controls.values():
-        control.observe(handler, names="value")
-    box = widgets.VBox([*controls.values(), view, errors], layout={"width": f"{max(shown, 440)}px"})
-    box.controls, box.view = controls, view  # for tests and notebooks
-    return box
+    def settings(self) -> dict[str, Any]:
+        """The controls' values as :func:`render_overlay`'s keyword arguments."""
+        return {
+            "conf_threshold": self.conf_threshold.value,
+            "mask_threshold": self.mask_threshold.value,
+            "alpha": self.alpha.value,
+            "colors": self.colors.value,
+            "contours": self.contours.value,
+        }
+
+    def copy_settings(self, other: OverlayExplorer) -> None:
+        """Move every control to ``other``'s position (a new picture keeps the sliders)."""
+        for mine, theirs in zip(self.controls, other.controls, strict=True):
+            mine.value = theirs.value
+
+    def update(self, _change: Any = None) -> None:
+        """Render the picture for the controls' current values."""
+        self.view.value = to_png(
+            render_overlay(self.image, self.raw, self.labels, **self.settings())
+        )
+        self.errors.clear_output()
+
+
+def overlay_explorer(image: np.ndarray, raw: RawOutputs, labels: Sequence[str]) -> OverlayExplorer:
+    """An :class:`OverlayExplorer` of ``image`` and its raw outputs (displays as its widget)."""
+    return OverlayExplorer(image, raw, labels)
+
+
+class MaskBrowser(Explorer):
+    """Pick a detection (:attr:`detection`); see its 15x15 masks for every class
+    (:func:`render_mask_grid`)."""
+
+    def __init__(
+        self,
+        raw: RawOutputs,
+        labels: Sequence[str],
+        conf_threshold: float = DEFAULT_CONF_THRESHOLD,
+    ) -> None:
+        self.raw, self.labels = raw, labels
+        rows = np.flatnonzero(raw.detection_out_final[0, 0, :, 2] > conf_threshold)
+        if len(rows) == 0:
+            rows = np.array([0])
+        final = raw.detection_out_final[0, 0]
+        names = [f"#{int(r)} {label_of(labels, int(final[r, 1]))} {final[r, 2]:.2f}" for r in rows]
+        self.detection = widgets.Dropdown(
+            options=list(zip(names, rows.tolist(), strict=True)), description="detection"
+        )
+        self.view = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.errors = widgets.Output()
+        self.update()
+        self.detection.observe(loud(self.update, self.errors), names="value")
+        self.widget = widgets.VBox([self.detection, self.view, self.errors])
+
+    def update(self, _change: Any = None) -> None:
+        """Render the chosen detection's mask grid."""
+        self.view.value = to_png(render_mask_grid(self.raw, self.detection.value, self.labels))
 
 
 def mask_browser(
     raw: RawOutputs, labels: Sequence[str], conf_threshold: float = DEFAULT_CONF_THRESHOLD
-) -> widgets.VBox:
-    """Pick a detection; see its 15x15 masks for every class (:func:`render_mask_grid`)."""
-    rows = np.flatnonzero(raw.detection_out_final[0, 0, :, 2] > conf_threshold)
-    if len(rows) == 0:
-        rows = np.array([0])
-    final = raw.detection_out_final[0, 0]
-    names = [f"#{int(r)} {label_of(labels, int(final[r, 1]))} {final[r, 2]:.2f}" for r in rows]
-    chooser = widgets.Dropdown(
-        options=list(zip(names, rows.tolist(), strict=True)), description="detection"
-    )
-    view = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
-    errors = widgets.Output()
-
-    def update(_change: Any = None) -> None:
-        view.value = to_png(render_mask_grid(raw, chooser.value, labels))
-
-    update()
-    chooser.observe(loud(update, errors), names="value")
-    box = widgets.VBox([chooser, view, errors])
-    box.controls, box.view = {"detection": chooser}, view
-    return box
+) -> MaskBrowser:
+    """A :class:`MaskBrowser` of the detections above ``conf_threshold``."""
+    return MaskBrowser(raw, labels, conf_threshold)

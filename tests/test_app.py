@@ -46,7 +46,7 @@ def model():
 
 @pytest.fixture
 def app(model):
-    return classroom.build_app(model).app
+    return classroom.build_app(model)
 
 
 def test_decode_upload_reads_pictures_as_bgr():
@@ -77,28 +77,28 @@ def test_decode_upload_rejects_what_is_not_a_picture(content, expected):
 def test_app_shows_the_first_sample_with_every_slider(app, model):
     assert model.calls == 1
     assert "scene" in app.image_name and app.image_name in app.status.value
-    assert set(app.explorer.controls) >= {"conf_threshold", "mask_threshold", "alpha"}
+    assert set(app.explorer.settings()) >= {"conf_threshold", "mask_threshold", "alpha"}
     assert bytes(app.explorer.view.value).startswith(b"\x89PNG")
-    assert app.explorer_area.children == (app.explorer,)
+    assert app.explorer_area.children == (app.explorer.widget,)
     # the mask browser lists the detections above the confidence threshold
-    assert [value for _, value in app.browser.controls["detection"].options] == [0, 1]
+    assert [value for _, value in app.browser.detection.options] == [0, 1]
 
 
 def test_sliders_redraw_without_a_forward_pass(app, model):
     first = bytes(app.explorer.view.value)
-    app.explorer.controls["mask_threshold"].value = 0.95
+    app.explorer.mask_threshold.value = 0.95
     assert bytes(app.explorer.view.value) != first
-    app.explorer.controls["conf_threshold"].value = 0.7
-    assert [value for _, value in app.browser.controls["detection"].options] == [0]
+    app.explorer.conf_threshold.value = 0.7
+    assert [value for _, value in app.browser.detection.options] == [0]
     assert model.calls == 1
 
 
 def test_choosing_a_sample_keeps_the_slider_positions(app, model):
-    app.explorer.controls["alpha"].value = 0.2
+    app.explorer.alpha.value = 0.2
     first = app.image_name
     app.sample.value = 1
     assert model.calls == 2 and app.image_name != first
-    assert app.explorer.controls["alpha"].value == 0.2
+    assert app.explorer.alpha.value == 0.2
 
 
 def upload_entry(name: str, content: bytes) -> dict:
@@ -131,9 +131,11 @@ def test_a_bad_upload_shows_a_message_and_keeps_the_picture(app, model):
 
 
 def test_build_app_loads_the_default_model():
-    widget = classroom.build_app()
-    assert widget.app.model.name == "shapes"  # the test model cache is empty
-    assert widget.app.labels
+    app = classroom.build_app()
+    assert app.model.name == "shapes"  # the test model cache is empty
+    assert app.labels
+    bundle = app._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == app.widget.model_id
 
 
 def test_build_app_model_from_the_environment(monkeypatch):

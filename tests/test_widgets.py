@@ -50,10 +50,34 @@ def test_overlay_explorer_rerenders_on_slider_moves(raw_two, image):
     box = widgets.overlay_explorer(image, raw_two, LABELS)
     first = bytes(box.view.value)
     assert bytes(first).startswith(b"\x89PNG")
-    box.controls["mask_threshold"].value = 0.9
-    assert bytes(box.view.value) != first
-    box.controls["colors"].value = "instance"
-    box.controls["contours"].value = False
+    box.mask_threshold.value = 0.9
+    second = bytes(box.view.value)
+    assert second != first
+    box.colors.value = "instance"
+    third = bytes(box.view.value)
+    assert third != second  # two detections of two classes: per-instance colors differ
+    box.contours.value = False
+    assert bytes(box.view.value) != third
+    assert box.settings() == {
+        "conf_threshold": 0.5,
+        "mask_threshold": 0.9,
+        "alpha": 0.5,
+        "colors": "instance",
+        "contours": False,
+    }
+
+
+def test_overlay_explorer_displays_as_its_widget(raw_two, image):
+    box = widgets.overlay_explorer(image, raw_two, LABELS)
+    bundle = box._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == box.widget.model_id
+
+
+def test_copy_settings_moves_every_control(raw_two, image):
+    old, new = (widgets.overlay_explorer(image, raw_two, LABELS) for _ in range(2))
+    old.alpha.value, old.colors.value, old.contours.value = 0.2, "instance", False
+    new.copy_settings(old)
+    assert new.settings() == old.settings()
 
 
 def test_explorer_errors_are_loud(raw_two, image, monkeypatch):
@@ -64,14 +88,14 @@ def test_explorer_errors_are_loud(raw_two, image, monkeypatch):
 
     monkeypatch.setattr(widgets, "render_overlay", broken)
     with pytest.raises(RuntimeError, match="render failed"):
-        box.controls["alpha"].value = 0.2
-    errors = box.children[-1]
+        box.alpha.value = 0.2
+    errors = box.errors
     assert "render failed" in "".join(o.get("text", "") for o in errors.outputs)
 
 
 def test_mask_browser_lists_detections_above_threshold(raw_two):
     box = widgets.mask_browser(raw_two, LABELS, conf_threshold=0.5)
-    chooser = box.controls["detection"]
+    chooser = box.detection
     assert [value for _, value in chooser.options] == [0, 1]
     first = bytes(box.view.value)
     chooser.value = 1

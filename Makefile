@@ -10,7 +10,7 @@ CV4_VERSION := 4.14.0.94
 CV4 := $(VENV)/opencv4
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: demo test lint unit unit-cv4 notebooks run-notebooks bench lab clean
+.PHONY: demo check test lint unit unit-cv4 notebooks run-notebooks bench lab clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "error: Python 3.10+ is needed; set PYTHON=python3.x")'
@@ -26,6 +26,10 @@ demo: $(STAMP)
 	@mkdir -p out
 	$(BIN)/maskrcnn-tutorial segment data/scene.png --out out/demo.png --json out/demo.json
 	@echo "open out/demo.png to see the result"
+
+# One command per laptop before a workshop (notebooks/WORKSHOP.md): every check must say ok.
+check: $(STAMP)
+	$(BIN)/maskrcnn-tutorial doctor --coco
 
 lint: $(STAMP)
 	$(BIN)/ruff check maskrcnn_tutorial tests benchmarks notebooks

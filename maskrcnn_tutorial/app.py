@@ -29,6 +29,12 @@ from .widgets import MaskBrowser, OverlayExplorer, loud, mask_browser, overlay_e
 
 #: Uploaded pictures larger than this (longest side, pixels) are scaled down first.
 MAX_SIDE = 1024
+#: What students do first, on the app's first screen and in ``notebooks/WORKSHOP.md``.
+FIRST_STEP = (
+    "before looking at the tags, count the objects in the first sample yourself and guess "
+    "which ones the model will separate; then compare with the colored detections."
+)
+
 #: Largest upload accepted, in bytes.
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
@@ -106,10 +112,13 @@ class ClassroomApp:
         self.browser: MaskBrowser | None = None
         self.image_name = ""
         self.raw: RawOutputs | None = None
+        notice = samples.photo_notice(model.name)
         header = widgets.HTML(
             f"<h2>Mask R-CNN explorer</h2><p>Model <b>{html.escape(model.name)}</b> "
-            f"({len(self.labels)} classes). Choose a sample scene or upload a picture, then move "
-            "the sliders: only post-processing and drawing run again, never the network.</p>"
+            f"({len(self.labels)} classes). <b>First:</b> {html.escape(FIRST_STEP)}</p><p>Then "
+            "choose another sample or upload a picture and move the sliders: only "
+            "post-processing and drawing run again, never the network.</p>"
+            + (f"<p><i>{html.escape(notice)}</i></p>" if notice else "")
         )
         masks_header = widgets.HTML(
             "<h3>One detection's 15x15 masks, for every class</h3><p>The network predicts a "
@@ -151,6 +160,9 @@ class ClassroomApp:
             self.status.value = message(str(exc), error=True)
             return False
         self.show(name, image)
+        notice = samples.photo_notice(self.model.name)
+        if notice:
+            self.status.value += message(notice)
         return True
 
     def show(self, name: str, image: np.ndarray) -> None:

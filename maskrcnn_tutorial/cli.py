@@ -303,7 +303,26 @@ def build_parser() -> Parser:
     app.add_argument("--model", help="model name (default: coco if fetched, else shapes)")
     app.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     app.set_defaults(func=cmd_app)
+
+    doctor = sub.add_parser(
+        "doctor", help="check this laptop for the workshop (one line per check)"
+    )
+    doctor.add_argument("--coco", action="store_true", help="also require the real COCO model")
+    doctor.set_defaults(func=cmd_doctor)
     return parser
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check this machine for the workshop: one line per check, exit 0 only when all pass."""
+    from .doctor import report, run_checks
+
+    checks = run_checks(need_coco=args.coco)
+    print(report(checks))
+    failed = [c.name for c in checks if not c.ok]
+    if failed:
+        raise UserError(f"{len(failed)} check(s) failed: {', '.join(failed)}; see the fixes above")
+    print("ready: every check passed")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

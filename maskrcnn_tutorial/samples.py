@@ -1,13 +1,16 @@
 """Sample pictures for whichever model is active.
 
 The ``shapes`` model sees synthetic scenes (held-out seeds, with ground truth). The ``coco``
-model sees real photos that ship inside scikit-image's wheel, so no download is needed:
-an astronaut (person), a cat, a coffee cup with a spoon, and a motorcycle.
+model sees real photos: first OpenCV's own sample pictures in the repository's ``data/`` folder
+(touching fruit, basketball players, a footballer; source and licence in ``data/README.md``),
+then photos that ship inside scikit-image's wheel (an astronaut, a cat, a coffee cup, a
+motorcycle), and OpenCV's pedestrian clip (:data:`PEDESTRIAN_CLIP`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -36,8 +39,29 @@ def _photo(name: str) -> Callable[[], np.ndarray]:
     return load
 
 
-#: scikit-image photos with COCO objects (licences in their docstrings).
+#: The repository's data folder (real photos and a clip from OpenCV's samples).
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+#: OpenCV's pedestrian clip ``vtest.avi``, shortened to 30 frames at 384 x 288 (``data/``).
+PEDESTRIAN_CLIP = DATA / "vtest_short.avi"
+
+
+def _file(name: str) -> Callable[[], np.ndarray]:
+    def load() -> np.ndarray:
+        image = cv2.imread(str(DATA / name), cv2.IMREAD_COLOR)
+        if image is None:
+            raise FileNotFoundError(f"{DATA / name} is missing; it ships in the repository")
+        return image
+
+    return load
+
+
+#: Real photos with COCO objects, several touching objects of one class first (OpenCV samples in
+#: ``data/``, then scikit-image's photos, licences in their docstrings).
 PHOTOS: dict[str, Callable[[], np.ndarray]] = {
+    "fruits": _file("fruits.jpg"),
+    "basketball": _file("basketball1.png"),
+    "football": _file("messi5.jpg"),
     "astronaut": _photo("astronaut"),
     "cat": _photo("chelsea"),
     "coffee": _photo("coffee"),
@@ -59,3 +83,18 @@ def sample_image(model_name: str, index: int = 0) -> tuple[str, np.ndarray]:
     if model_name == "coco":
         return name, PHOTOS[name]()
     return name, make_scene(SCENE_SEEDS[index % len(SCENE_SEEDS)]).image
+
+
+#: What the embedded model can and cannot see: shown wherever a user brings a photo of their own.
+SHAPES_ONLY = (
+    "The shapes model knows only five synthetic shapes (circle, square, triangle, ring, star) "
+    "on flat, noisy backgrounds. On a real photo it still answers with those five shapes, "
+    "sometimes with high scores: every region it proposes must be one of the classes it was "
+    "trained on (or background), and a photo looks like nothing it has seen. That is domain "
+    "shift. For real photos, fetch the real model: maskrcnn-tutorial fetch coco."
+)
+
+
+def photo_notice(model_name: str) -> str | None:
+    """The warning to show beside a user's own photo, or None when the model suits photos."""
+    return SHAPES_ONLY if model_name != "coco" else None

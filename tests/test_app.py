@@ -116,6 +116,7 @@ def test_an_uploaded_picture_is_segmented_and_shown(app, model):
     app.upload.value = (upload_entry("mine.png", png(picture)),)
     assert model.calls == 2
     assert app.image_name == "mine.png" and "160x120" in app.status.value
+    assert "five synthetic shapes" in app.status.value  # the shapes model warns about photos
     shown = cv2.imdecode(np.frombuffer(bytes(app.explorer.view.value), np.uint8), 1)
     assert shown.shape == (480, 640, 3)  # drawn 4x larger so the tags are legible
     assert app.sample.value is None  # no longer one of the samples
@@ -142,3 +143,13 @@ def test_build_app_model_from_the_environment(monkeypatch):
     monkeypatch.setenv(server.MODEL_ENV, "coco")
     with pytest.raises(UserError, match="fetch coco"):
         classroom.build_app()
+
+
+def test_first_screen_says_what_to_do_first_as_the_workshop_guide_does(app):
+    from pathlib import Path
+
+    header = app.widget.children[0].value
+    assert "First:" in header and "five synthetic shapes" in header
+    guide = Path(__file__).resolve().parents[1] / "notebooks" / "WORKSHOP.md"
+    text = " ".join(guide.read_text().split())
+    assert classroom.FIRST_STEP in text

@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 
@@ -22,3 +23,17 @@ def test_coco_samples_are_bgr_photos(index):
         from skimage import data
 
         np.testing.assert_array_equal(image[..., ::-1], data.astronaut())
+
+
+def test_real_photos_and_clip_ship_in_the_data_folder():
+    for name in ("fruits", "basketball", "football"):
+        image = samples.PHOTOS[name]()
+        assert image.ndim == 3 and min(image.shape[:2]) >= 288
+    assert samples.sample_names("coco")[0] == "fruits"
+    capture = cv2.VideoCapture(str(samples.PEDESTRIAN_CLIP))
+    assert capture.get(cv2.CAP_PROP_FRAME_COUNT) == 30 and capture.read()[0]
+
+
+def test_the_shapes_model_warns_about_photos():
+    assert "five synthetic shapes" in samples.photo_notice("shapes")
+    assert samples.photo_notice("coco") is None

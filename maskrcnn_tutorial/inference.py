@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -17,10 +18,18 @@ import numpy as np
 from .errors import UserError
 from .modelspec import ModelSpec
 
+if TYPE_CHECKING:
+    from .split import SplitNet
+
 #: The three outputs every Mask R-CNN graph here provides, by layer name.
 OUTPUT_NAMES = ("detection_out_final", "detection_masks", "detection_out")
 
 TARGETS = {"cpu": cv2.dnn.DNN_TARGET_CPU, "opencl": cv2.dnn.DNN_TARGET_OPENCL}
+
+#: How the mask branch runs: ``full`` runs the whole graph, as OpenCV and the tutorial do (masks
+#: for all rows of ``detection_out_final``); ``kept`` runs it only for the rows above the
+#: confidence threshold (see :mod:`maskrcnn_tutorial.split`): the same results, less time.
+MASK_BRANCHES = ("full", "kept")
 
 
 @dataclass
@@ -30,6 +39,10 @@ class RawOutputs:
     ``detection_out_final`` is [1, 1, N, 7] with rows [batch, class_id, score, x1, y1, x2, y2]
     (corners normalised to [0, 1]); ``detection_masks`` is [N, C, 15, 15] sigmoid
     probabilities; ``detection_out`` holds the stage-1 proposals in the 7-column layout.
+
+    After a ``kept`` forward pass only the rows in ``mask_rows`` have masks; the others are
+    NaN (never computed). ``features`` is the feature map the mask branch crops from, which
+    :meth:`Model.box_masks` needs to predict masks for any other box.
     """
 
     detection_out_final: np.ndarray
@@ -42,23 +55,32 @@ class RawOutputs:
     taps: dict[str, np.ndarray] = field(default_factory=dict)
     """Intermediate outputs asked for with ``Model.forward(image, taps=[...])``, by layer name
     (:data:`.anatomy.TAPS` names the useful ones by stage)."""
+    mask_rows: np.ndarray | None = None
+    """Rows of ``detection_out_final`` whose masks were computed; ``None``: all of them."""
+    features: np.ndarray | None = None
 
     def as_arrays(self) -> dict[str, np.ndarray]:
         """The three tensors under their layer names (the ``--raw`` .npz layout)."""
         return {name: getattr(self, name) for name in OUTPUT_NAMES}
 
 
-def read_net(weights: str, config: str) -> cv2.dnn.Net:
-    """``readNetFromTensorflow`` with the classic engine on OpenCV 5.x (see module docstring)."""
+def read_net(
+    weights: str | np.ndarray, config: str | np.ndarray, what: str | None = None
+) -> cv2.dnn.Net:
+    """``readNetFromTensorflow`` with the classic engine on OpenCV 5.x (see module docstring).
+
+    ``weights`` and ``config`` are both file paths or both uint8 buffers of the files'
+    bytes; ``what`` names them in the error message (default: the two paths).
+    """
     try:
         if hasattr(cv2.dnn, "ENGINE_CLASSIC"):
             return cv2.dnn.readNetFromTensorflow(weights, config, engine=cv2.dnn.ENGINE_CLASSIC)
         return cv2.dnn.readNetFromTensorflow(weights, config)
     except cv2.error as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown error"
+        what = what or f"model files {weights} and {config}"
         raise UserError(
-            f"cannot load model files {weights} and {config} ({reason}); "
-            "they are missing or corrupt: fetch the model again"
+            f"cannot load {what} ({reason}); they are missing or corrupt: fetch the model again"
         ) from None
 
 
@@ -81,6 +103,7 @@ class Model:
     net: cv2.dnn.Net
     target: str = "cpu"
     notices: list[str] = field(default_factory=list)
+    _split: SplitNet | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, spec: ModelSpec, target: str = "cpu") -> Model:
@@ -111,16 +134,45 @@ class Model:
         if target == "opencl" and not cv2.ocl.haveOpenCL():
             self.notices.append("OpenCL is not available here; running on the CPU instead")
             target = "cpu"
-        self.net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
-        self.net.setPreferableTarget(TARGETS[target])
+        for net in (self.net, *(self._split.nets if self._split else ())):
+            net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
+            net.setPreferableTarget(TARGETS[target])
         self.target = target
 
-    def forward(self, image: np.ndarray, taps: Sequence[str] = ()) -> RawOutputs:
+    @property
+    def split(self) -> SplitNet:
+        """The detector and the mask head (:mod:`maskrcnn_tutorial.split`), loaded on first use."""
+        if self._split is None:
+            from .split import SplitNet
+
+            self._split = SplitNet.load(self.spec.weights, self.spec.config)
+            self.set_target(self.target)
+        return self._split
+
+    def forward(
+        self,
+        image: np.ndarray,
+        taps: Sequence[str] = (),
+        mask_branch: str = "full",
+        conf_threshold: float = 0.5,
+    ) -> RawOutputs:
         """Run the network on a BGR uint8 image and return its raw outputs.
 
         ``taps`` names further layers whose outputs the same forward pass returns, in
         ``RawOutputs.taps`` (each costs a copy of its tensor: ask only for what you show).
+
+        ``mask_branch="full"`` runs the whole graph, as OpenCV does: masks for all rows.
+        ``"kept"`` runs the mask branch only for the rows scoring above ``conf_threshold``
+        (those post-processing with that threshold keeps): their masks are the same, the other
+        rows' are NaN, and ``RawOutputs.features`` holds the feature map the masks are cropped
+        from. See :mod:`.split`.
         """
+        if mask_branch not in MASK_BRANCHES:
+            raise UserError(
+                f"unknown mask branch {mask_branch!r}; choose one of: {', '.join(MASK_BRANCHES)}"
+            )
+        if taps and mask_branch != "full":
+            raise UserError("taps come from the whole graph: use them with mask_branch='full'")
         unknown = [name for name in taps if self.net.getLayerId(name) < 0]
         if unknown:
             raise UserError(
@@ -128,10 +180,17 @@ class Model:
                 "pick a name from anatomy.TAPS or model.net.getLayerNames()"
             )
         extra = [name for name in dict.fromkeys(taps) if name not in OUTPUT_NAMES]
+        split = self.split if mask_branch == "kept" else None
         blob = make_blob(image, self.spec.input_size)
         start = time.perf_counter()
-        self.net.setInput(blob)
-        final, masks, proposals, *tapped = self.net.forward([*OUTPUT_NAMES, *extra])
+        rows = features = None
+        if split is None:
+            self.net.setInput(blob)
+            final, masks, proposals, *tapped = self.net.forward([*OUTPUT_NAMES, *extra])
+        else:
+            final, proposals, features = split.detect(blob)
+            rows = np.flatnonzero(final.reshape(-1, 7)[:, 2] > conf_threshold)
+            masks, tapped = split.masks_for_rows(features, final, rows), []
         elapsed = (time.perf_counter() - start) * 1000.0
         outputs = dict(zip(OUTPUT_NAMES, (final, masks, proposals), strict=True))
         outputs.update(zip(extra, tapped, strict=True))
@@ -143,6 +202,8 @@ class Model:
             image_shape=(image.shape[0], image.shape[1]),
             time_ms=elapsed,
             taps={name: outputs[name] for name in taps},
+            mask_rows=rows,
+            features=features,
         )
 
     def layer_profile(self) -> list[tuple[str, str, float]]:

@@ -231,6 +231,11 @@ def postprocess(
     rows = raw.detection_out_final.reshape(-1, 7)
     masks = raw.detection_masks
     index = np.flatnonzero(rows[:, 2] > conf_threshold)
+    if raw.mask_rows is not None and not np.isin(index, raw.mask_rows).all():
+        raise ValueError(
+            f"rows above confidence {conf_threshold} have no masks: the forward pass ran the "
+            "mask branch only for a higher threshold; run it again with this one"
+        )
     class_ids = rows[index, 1].astype(np.int64)
     if len(index) and (class_ids.max() >= masks.shape[1] or class_ids.min() < 0):
         raise UserError(

@@ -1,0 +1,184 @@
+"""The text graph cut in two (detector + mask head) gives the full graph's results.
+
+The cut is checked on both text graphs (the real one read in place from ../shared/reference);
+parity of the results on ``shapes``, over several scenes and thresholds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from maskrcnn_tutorial import split
+from maskrcnn_tutorial.errors import UserError
+from maskrcnn_tutorial.inference import Model
+from maskrcnn_tutorial.models import get_spec, load_model
+from maskrcnn_tutorial.postprocess import postprocess
+from maskrcnn_tutorial.scenes import make_scene
+from maskrcnn_tutorial.textgraph import Node, parse_text_graph
+
+from .test_anatomy import REAL_GRAPH
+
+TOLERANCE = 1e-5
+
+
+@pytest.fixture(scope="module")
+def shapes():
+    return load_model("shapes")
+
+
+def coco_text_graph() -> Path:
+    """The real model's text graph, read in place; skips the test where it is absent."""
+    if not REAL_GRAPH.is_file():
+        pytest.skip(f"the real text graph is not at {REAL_GRAPH} (../shared/reference is absent)")
+    return REAL_GRAPH
+
+
+def weights_read(nodes: dict[str, Node]) -> set[str]:
+    """Inputs a graph reads but does not define: the constants read from the weights file."""
+    return {
+        split.source_of(name)
+        for node in nodes.values()
+        for name in node.inputs
+        if not name.startswith("^") and split.source_of(name) not in nodes
+    }
+
+
+def check_cut(config) -> split.SplitGraph:
+    """What every cut must satisfy, whatever the graph."""
+    text = config.read_text()
+    original = parse_text_graph(text)
+    cut = split.split_graph(text)
+    detector, head = parse_text_graph(cut.detector), parse_text_graph(cut.mask_head)
+    # every layer of the graph is in exactly one half (constants may be in both)
+    inputs = {split.FEATURES_INPUT, split.BOXES_INPUT}
+    assert set(original) == set(detector) | (set(head) - inputs)
+    assert all(original[name].op == "Const" for name in set(detector) & set(head))
+    # the detector stops at detection_out_final; the head starts from the two placeholders
+    assert split.MASKS not in detector and cut.crop not in detector
+    assert {split.DETECTIONS, split.PROPOSALS, cut.features} <= set(detector)
+    assert split.DETECTIONS not in head and cut.features not in head
+    assert head[split.FEATURES_INPUT].op == head[split.BOXES_INPUT].op == "Placeholder"
+    crop = head[cut.crop]
+    assert crop.inputs[:2] == (split.FEATURES_INPUT, split.BOXES_INPUT)
+    assert crop.inputs[2:] == original[cut.crop].inputs[2:]
+    # every other node's text is carried over exactly as written
+    blocks = set(split.node_blocks(text))
+    changed = [
+        block
+        for block in split.node_blocks(cut.detector) + split.node_blocks(cut.mask_head)
+        if block not in blocks
+    ]
+    assert len(changed) == 3  # the two placeholders and the crop
+    # the detector reads no weight the full graph does not, nor does the head
+    assert weights_read(detector) | weights_read(head) == weights_read(original)
+    return cut
+
+
+def test_cut_of_the_shapes_graph():
+    cut = check_cut(get_spec("shapes").config)
+    assert cut.num_classes == len(get_spec("shapes").labels)
+
+
+def test_cut_of_the_real_coco_graph():
+    cut = check_cut(coco_text_graph())
+    assert cut.features == "FirstStageFeatureExtractor/InceptionV2/InceptionV2/Mixed_4e/concat"
+    assert cut.crop == "CropAndResize_1" and cut.num_classes == 90
+    head = parse_text_graph(cut.mask_head)
+    # the mask branch: the 19 reused Mixed_5a-5c convolutions and the mask head's two
+    assert sum(node.op == "Conv2D" for node in head.values()) == 21
+    weights = weights_read(head)
+    assert sum(name.startswith("SecondStageFeatureExtractor/") for name in weights) == 19 * 5
+    mask_head = {"SecondStageBoxPredictor/Conv/weights", "SecondStageBoxPredictor/Conv_1/weights"}
+    assert mask_head <= weights
+
+
+def test_braces_in_strings_and_comments_do_not_confuse_the_cut():
+    text = '# a { comment\nnode {\n  name: "a}"\n  op: "Const"\n}\nlibrary {\n}\n'
+    assert split.node_blocks(text) == ['node {\n  name: "a}"\n  op: "Const"\n}']
+    with pytest.raises(split.GraphFormatError, match="unbalanced"):
+        split.node_blocks("node { } }")
+
+
+def test_a_graph_without_a_mask_branch_is_refused(tmp_path):
+    text = get_spec("shapes").config.read_text()
+    blocks = [block for block in split.node_blocks(text) if f'"{split.MASKS}"' not in block]
+    with pytest.raises(split.GraphFormatError, match="detection_masks"):
+        split.split_graph("\n".join(blocks))
+    broken = tmp_path / "graph.pbtxt"
+    broken.write_text("\n".join(blocks))
+    with pytest.raises(UserError, match="--mask-branch full"):
+        split.SplitNet.load(get_spec("shapes").weights, broken)
+
+
+def compare(model: Model, image: np.ndarray, thresholds: list[float]) -> int:
+    """Full against kept forward passes: the same detections, the same masks for kept rows.
+
+    Returns the number of kept rows compared."""
+    full = model.forward(image)
+    compared = 0
+    for conf in thresholds:
+        kept = model.forward(image, mask_branch="kept", conf_threshold=conf)
+        np.testing.assert_array_equal(kept.detection_out_final, full.detection_out_final)
+        np.testing.assert_array_equal(kept.detection_out, full.detection_out)
+        rows = np.flatnonzero(full.detection_out_final[0, 0, :, 2] > conf)
+        np.testing.assert_array_equal(kept.mask_rows, rows)
+        assert kept.detection_masks.shape == full.detection_masks.shape
+        diff = np.abs(kept.detection_masks[rows] - full.detection_masks[rows])
+        assert diff.max(initial=0.0) <= TOLERANCE
+        others = np.setdiff1d(np.arange(len(full.detection_masks)), rows)
+        assert np.isnan(kept.detection_masks[others]).all()  # never computed, never zeros
+        a = postprocess(full, labels=model.labels, conf_threshold=conf)
+        b = postprocess(kept, labels=model.labels, conf_threshold=conf)
+        np.testing.assert_array_equal(a.boxes, b.boxes)
+        assert all((x == y).all() for x, y in zip(a.box_masks, b.box_masks, strict=True))
+        compared += len(rows)
+    # all 100 rows, zero padding included, as the full graph crops them
+    final = full.detection_out_final
+    masks = model.split.masks(kept.features, final[0, 0])
+    assert masks.shape == full.detection_masks.shape
+    assert np.abs(masks - full.detection_masks).max() <= TOLERANCE
+    return compared
+
+
+@pytest.mark.parametrize("seed", [1_000_050, 1_000_051, 1_000_052])
+def test_shapes_kept_masks_equal_the_full_pass(shapes, seed):
+    image = make_scene(seed).image
+    scores = shapes.forward(image).detection_out_final[0, 0, :, 2]
+    # 0 (every row with a score), the tutorial's 0.5, between two kept scores, above all
+    middle = float(np.sort(scores[scores > 0])[len(scores[scores > 0]) // 2]) - 1e-4
+    assert compare(shapes, image, [0.0, 0.5, middle, 1.0]) > 0
+
+
+def test_no_kept_row_runs_no_mask_branch(shapes):
+    image = make_scene(1_000_050).image
+    raw = shapes.forward(image, mask_branch="kept", conf_threshold=1.0)
+    assert len(raw.mask_rows) == 0 and np.isnan(raw.detection_masks).all()
+    assert len(postprocess(raw, conf_threshold=1.0)) == 0
+    assert shapes.split.masks(raw.features, np.zeros((0, 7))).shape == (0, 5, 15, 15)
+
+
+def test_post_processing_below_the_forward_threshold_is_refused(shapes):
+    raw = shapes.forward(make_scene(1_000_050).image, mask_branch="kept", conf_threshold=0.9)
+    with pytest.raises(ValueError, match="no masks"):
+        postprocess(raw, conf_threshold=0.1)
+
+
+def test_a_detections_own_pixel_box_gives_its_mask(shapes):
+    image = make_scene(1_000_051).image
+    raw = shapes.forward(image, mask_branch="kept", conf_threshold=0.5)
+    dets = postprocess(raw, conf_threshold=0.5)
+    assert len(dets) > 0
+    rows = split.box_rows(dets.boxes, raw.image_shape)
+    masks = shapes.split.masks(raw.features, rows)
+    # pixel boxes are the network's boxes rounded down to whole pixels: close, not equal
+    for k, row in enumerate(dets.rows):
+        own = raw.detection_masks[row, dets.class_ids[k]]
+        assert np.abs(masks[k, dets.class_ids[k]] - own).mean() < 0.05
+
+
+def test_unknown_mask_branch_is_a_user_error(shapes):
+    with pytest.raises(UserError, match="full, kept"):
+        shapes.forward(make_scene(1_000_050).image, mask_branch="some")

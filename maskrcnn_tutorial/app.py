@@ -24,7 +24,7 @@ from . import models, samples
 from .errors import UserError
 from .images import to_bgr8
 from .inference import RawOutputs
-from .server import MODEL_ENV
+from .server import MASK_BRANCH_ENV, MODEL_ENV
 from .widgets import MaskBrowser, OverlayExplorer, loud, mask_browser, overlay_explorer
 
 #: Uploaded pictures larger than this (longest side, pixels) are scaled down first.
@@ -48,7 +48,9 @@ class Segmenter(Protocol):
     @property
     def labels(self) -> Sequence[str]: ...
 
-    def forward(self, image: np.ndarray) -> RawOutputs: ...
+    def forward(
+        self, image: np.ndarray, mask_branch: str = "full", conf_threshold: float = 0.5
+    ) -> RawOutputs: ...
 
 
 def shrink(image: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
@@ -91,8 +93,9 @@ class ClassroomApp:
     """The app's state and widgets; :attr:`widget` is what a notebook or Voila displays (the
     app displays itself as it)."""
 
-    def __init__(self, model: Segmenter) -> None:
+    def __init__(self, model: Segmenter, mask_branch: str = "kept") -> None:
         self.model = model
+        self.mask_branch = mask_branch
         self.labels = list(model.labels)
         names = samples.sample_names(model.name)
         self.sample = widgets.Dropdown(
@@ -170,7 +173,9 @@ class ClassroomApp:
 
         Slider positions carry over from the previous picture.
         """
-        raw = self.model.forward(image)
+        # confidence 0: masks for every row with a score, so the slider can go anywhere; with
+        # "kept" the zero rows DetectionOutput pads the 100 with get no mask
+        raw = self.model.forward(image, mask_branch=self.mask_branch, conf_threshold=0.0)
         explorer = overlay_explorer(image, raw, self.labels)
         if self.explorer is not None:
             explorer.copy_settings(self.explorer)
@@ -179,8 +184,10 @@ class ClassroomApp:
         self.explorer_area.children = (explorer.widget,)
         self._rebuild_browser()
         height, width = image.shape[:2]
+        masked = len(raw.detection_masks) if raw.mask_rows is None else len(raw.mask_rows)
         self.status.value = message(
-            f"{name}: {width}x{height} pixels, forward pass {raw.time_ms:.0f} ms"
+            f"{name}: {width}x{height} pixels, forward pass {raw.time_ms:.0f} ms "
+            f"(mask branch {self.mask_branch}: masks for {masked} rows)"
         )
 
     def _rebuild_browser(self) -> None:
@@ -206,12 +213,14 @@ class ClassroomApp:
                 self.sample.value = None  # the picture is no longer a sample
 
 
-def build_app(model: Segmenter | None = None) -> ClassroomApp:
+def build_app(model: Segmenter | None = None, mask_branch: str | None = None) -> ClassroomApp:
     """The whole classroom app (it displays as one widget, :attr:`ClassroomApp.widget`).
 
     ``model`` defaults to the model named by ``$MASKRCNN_TUTORIAL_APP_MODEL``, else the default
-    model (``coco`` when fetched, else the embedded ``shapes``).
+    model (``coco`` when fetched, else the embedded ``shapes``). ``mask_branch`` defaults to
+    ``$MASKRCNN_TUTORIAL_APP_MASK_BRANCH``, else ``kept``: masks only for the rows with a
+    score, the same pictures at any slider position as ``full``, in less time.
     """
     if model is None:
         model = models.load_model(os.environ.get(MODEL_ENV) or None)
-    return ClassroomApp(model)
+    return ClassroomApp(model, mask_branch or os.environ.get(MASK_BRANCH_ENV) or "kept")

@@ -16,6 +16,7 @@ from .draw import COLOR_MODES
 from .errors import UserError
 from .files import check_writable
 from .images import write_image
+from .inference import MASK_BRANCHES
 from .postprocess import DEFAULT_CONF_THRESHOLD, DEFAULT_MASK_THRESHOLD, check_threshold
 from .results import format_detections, frame_record, write_json, write_raw
 
@@ -106,6 +107,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
         "colors": args.colors,
         "alpha": args.alpha,
         "legend": args.legend,
+        "mask_branch": args.mask_branch,
     }
     if source.is_video:
         return segment_video(model, source, args, options)
@@ -216,7 +218,13 @@ def cmd_app(args: argparse.Namespace) -> int:
     """Serve the explorer (no code cells) with Voila."""
     from .server import serve
 
-    return serve(port=args.port, ip=args.ip, model=args.model, open_browser=not args.no_browser)
+    return serve(
+        port=args.port,
+        ip=args.ip,
+        model=args.model,
+        open_browser=not args.no_browser,
+        mask_branch=args.mask_branch,
+    )
 
 
 # --- parser -----------------------------------------------------------------------------------
@@ -273,6 +281,13 @@ def build_parser() -> Parser:
     seg.add_argument("--alpha", type=unit_interval, default=0.5, help="mask blend (0..1)")
     seg.add_argument("--legend", action="store_true", help="draw a legend of the classes")
     seg.add_argument("--target", choices=["cpu", "opencl"], default="cpu", help="OpenCV DNN target")
+    seg.add_argument(
+        "--mask-branch",
+        choices=MASK_BRANCHES,
+        default="kept",
+        help="kept (default): masks only for the detections above --conf, same results in less "
+        "time; full: the whole graph, masks for all 100 rows (what --raw then saves)",
+    )
     seg.add_argument("--out", type=Path, help="annotated image or video (.avi/.mp4)")
     seg.add_argument("--json", type=Path, help="detections as JSON (COCO RLE masks)")
     seg.add_argument("--raw", type=Path, help="raw network outputs as .npz (images only)")
@@ -302,6 +317,12 @@ def build_parser() -> Parser:
     )
     app.add_argument("--model", help="model name (default: coco if fetched, else shapes)")
     app.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    app.add_argument(
+        "--mask-branch",
+        choices=MASK_BRANCHES,
+        default="kept",
+        help="kept (default): masks only for the rows with a score; full: the whole graph",
+    )
     app.set_defaults(func=cmd_app)
 
     doctor = sub.add_parser(

@@ -32,10 +32,16 @@ def segment(
     colors: str = "instance",
     alpha: float = 0.5,
     legend: bool = False,
+    mask_branch: str = "kept",
 ) -> Segmentation:
     """Run ``model`` on a BGR image and draw what it found (each object in its own color by
-    default; ``colors="class"`` colors by class; see :func:`.draw.annotate`)."""
-    raw = model.forward(image)
+    default; ``colors="class"`` colors by class; see :func:`.draw.annotate`).
+
+    ``mask_branch="kept"`` (the default) runs the mask branch only for the detections above
+    ``conf_threshold``, the ones drawn: the same picture as ``"full"``, in less time (the
+    other rows of ``raw.detection_masks`` are NaN). See :meth:`.inference.Model.forward`.
+    """
+    raw = model.forward(image, mask_branch=mask_branch, conf_threshold=conf_threshold)
     start = time.perf_counter()
     dets = postprocess(
         raw, labels=model.labels, conf_threshold=conf_threshold, mask_threshold=mask_threshold

@@ -13,12 +13,15 @@ from pathlib import Path
 
 from . import models
 from .errors import UserError
+from .inference import MASK_BRANCHES
 
 #: The notebook Voila renders: one code cell, ``build_app()``.
 APP_NOTEBOOK = Path(__file__).resolve().with_name("app.ipynb")
 DEFAULT_PORT = 8866
 #: Environment variable that tells the served notebook which model to load.
 MODEL_ENV = "MASKRCNN_TUTORIAL_APP_MODEL"
+#: ... and how it runs the mask branch (``kept`` or ``full``).
+MASK_BRANCH_ENV = "MASKRCNN_TUTORIAL_APP_MASK_BRANCH"
 
 
 def is_loopback(ip: str) -> bool:
@@ -69,6 +72,7 @@ def serve(
     ip: str = "127.0.0.1",
     model: str | None = None,
     open_browser: bool = True,
+    mask_branch: str = "kept",
 ) -> int:
     """Serve the app with Voila until Ctrl+C; returns Voila's exit status.
 
@@ -86,7 +90,10 @@ def serve(
         spec = models.get_spec(model)
         if not spec.available:
             raise UserError(f"model {model!r} is not available; get it with: {spec.how_to_get}")
+    if mask_branch not in MASK_BRANCHES:
+        raise UserError(f"--mask-branch must be one of: {', '.join(MASK_BRANCHES)}")
     env = dict(os.environ)
+    env[MASK_BRANCH_ENV] = mask_branch
     if model is not None:
         env[MODEL_ENV] = model
     else:

@@ -25,9 +25,11 @@ class FakeModel:
 
     def __init__(self) -> None:
         self.calls = 0
+        self.options: list[tuple[str, float]] = []
 
-    def forward(self, image: np.ndarray):
+    def forward(self, image: np.ndarray, mask_branch: str = "full", conf_threshold: float = 0.5):
         self.calls += 1
+        self.options.append((mask_branch, conf_threshold))
         masks = np.zeros((100, 3, 15, 15), np.float32)
         masks[0, 1] = np.linspace(0, 1, 15)[None, :]
         masks[1, 2] = 0.8
@@ -153,3 +155,16 @@ def test_first_screen_says_what_to_do_first_as_the_workshop_guide_does(app):
     guide = Path(__file__).resolve().parents[1] / "notebooks" / "WORKSHOP.md"
     text = " ".join(guide.read_text().split())
     assert classroom.FIRST_STEP in text
+
+
+def test_the_app_runs_the_mask_branch_for_every_row_with_a_score(model, monkeypatch):
+    monkeypatch.delenv(server.MASK_BRANCH_ENV, raising=False)
+    app = classroom.build_app(model)
+    # kept at confidence 0: every slider position finds its masks, nothing else is computed
+    assert model.options == [("kept", 0.0)] and "mask branch kept" in app.status.value
+    app.explorer.conf_threshold.value = 0.0
+    classroom.build_app(model, mask_branch="full")
+    assert model.options[-1] == ("full", 0.0)
+    monkeypatch.setenv(server.MASK_BRANCH_ENV, "full")  # what `maskrcnn-tutorial app` sets
+    classroom.build_app(model)
+    assert model.options[-1] == ("full", 0.0)

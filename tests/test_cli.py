@@ -101,6 +101,23 @@ def test_thresholds_change_the_result(capsys, tmp_path, scene_file):
     assert sum(d["mask_area"] for d in a) > sum(d["mask_area"] for d in b)
 
 
+def test_both_mask_branches_give_the_same_detections(capsys, tmp_path, scene_file):
+    reports, raws = {}, {}
+    for branch in ("full", "kept"):
+        out_json, out_raw = tmp_path / f"{branch}.json", tmp_path / f"{branch}.npz"
+        args = ["segment", scene_file, "--conf", "0.3", "--json", out_json, "--raw", out_raw]
+        code, _, err = run([*args, "--mask-branch", branch], capsys)
+        assert code == 0, err
+        reports[branch] = json.loads(out_json.read_text())["detections"]
+        raws[branch] = np.load(out_raw)
+    assert reports["kept"] == reports["full"] and reports["kept"]
+    scores = raws["full"]["detection_out_final"][0, 0, :, 2]
+    masks = raws["kept"]["detection_masks"]
+    # kept: the rows above --conf have their masks, the others were never computed (NaN)
+    assert not np.isnan(masks[scores > 0.3]).any() and np.isnan(masks[scores <= 0.3]).all()
+    assert not np.isnan(raws["full"]["detection_masks"]).any()
+
+
 def test_segment_video_writes_video_and_frames(capsys, tmp_path, clip_file):
     out_avi, out_json = tmp_path / "o.avi", tmp_path / "o.json"
     code, out, err = run(
@@ -181,6 +198,10 @@ def test_bad_inputs_fail_cleanly(capsys, tmp_path, case):
         (["--model", "yolo"], ["unknown model", "coco, shapes"]),
         (["--model", "coco"], ["not available", "fetch coco"]),
         (["--out", "/nonexistent-dir/a.png"], ["does not exist"]),
+        (["--mask-branch", "fast"], ["--mask-branch", "invalid choice", "full", "kept"]),
+        (["--mask-branch", "KEPT"], ["--mask-branch", "invalid choice"]),
+        (["--mask-branch", ""], ["--mask-branch", "invalid choice"]),
+        (["--mask-branch"], ["--mask-branch", "expected one argument"]),
     ],
 )
 def test_bad_options_fail_cleanly(capsys, tmp_path, scene_file, extra, words):

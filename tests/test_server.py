@@ -64,3 +64,25 @@ def test_loopback_addresses():
     assert server.is_loopback("127.0.0.1") and server.is_loopback("::1")
     assert server.is_loopback("localhost")
     assert not server.is_loopback("0.0.0.0")
+
+
+def test_app_command_hands_the_mask_branch_to_the_served_notebook(monkeypatch, capsys):
+    seen = {}
+
+    class FakeVoila:
+        def __init__(self, command, env):
+            seen.update(env)
+
+        def wait(self):
+            return 0
+
+    monkeypatch.setattr(server.subprocess, "Popen", FakeVoila)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    assert main(["app", "--no-browser", "--port", port, "--mask-branch", "full"]) == 0
+    assert seen[server.MASK_BRANCH_ENV] == "full"
+    assert main(["app", "--no-browser", "--port", port]) == 0
+    assert seen[server.MASK_BRANCH_ENV] == "kept"
+    assert main(["app", "--no-browser", "--mask-branch", "half"]) == 2
+    assert "invalid choice: 'half'" in capsys.readouterr().err

@@ -182,3 +182,13 @@ def test_a_detections_own_pixel_box_gives_its_mask(shapes):
 def test_unknown_mask_branch_is_a_user_error(shapes):
     with pytest.raises(UserError, match="full, kept"):
         shapes.forward(make_scene(1_000_050).image, mask_branch="some")
+
+
+def test_the_pipeline_runs_the_mask_branch_for_the_kept_rows_by_default(shapes):
+    from maskrcnn_tutorial.pipeline import segment
+
+    image = make_scene(1_000_052).image
+    kept, full = segment(shapes, image, 0.4), segment(shapes, image, 0.4, mask_branch="full")
+    assert kept.raw.mask_rows is not None and full.raw.mask_rows is None
+    np.testing.assert_array_equal(kept.detections.boxes, full.detections.boxes)
+    np.testing.assert_array_equal(kept.annotated, full.annotated)

@@ -1,9 +1,12 @@
 import numpy as np
 
+from maskrcnn_tutorial import pipeline
 from maskrcnn_tutorial.models import load_model
 from maskrcnn_tutorial.pipeline import segment, segment_frames
 from maskrcnn_tutorial.postprocess import postprocess
 from maskrcnn_tutorial.scenes import make_clip
+
+from .conftest import make_raw
 
 
 def test_segment_matches_its_parts_and_times_them():
@@ -14,8 +17,17 @@ def test_segment_matches_its_parts_and_times_them():
     assert len(result.detections) == len(again)
     np.testing.assert_array_equal(result.detections.boxes, again.boxes)
     assert result.annotated.shape == (512, 512, 3) == (frame.shape[0] * 2, frame.shape[1] * 2, 3)
-    assert set(result.timing_ms) == {"forward", "postprocess", "draw"}
-    assert all(value >= 0 for value in result.timing_ms.values())
+    assert result.timing_ms["forward"] == result.raw.time_ms
+
+
+def test_segment_times_each_stage_between_its_clock_readings(monkeypatch):
+    model = load_model("shapes")
+    frame = make_clip(1_000_321, 1)[0].image
+    clock = iter([10.0, 10.25, 10.75])  # after the forward pass, after postprocess, after draw
+    monkeypatch.setattr(pipeline.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(model, "forward", lambda image: make_raw([], image_shape=image.shape[:2]))
+    result = pipeline.segment(model, frame)
+    assert result.timing_ms == {"forward": 1.0, "postprocess": 250.0, "draw": 500.0}
 
 
 def test_segment_frames_yields_one_result_per_frame():

@@ -16,18 +16,17 @@ import pytest
 
 import maskrcnn_tutorial
 from maskrcnn_tutorial.inference import make_blob, read_net
+from maskrcnn_tutorial.training.names import (
+    DETECTION_MASKS,
+    DETECTION_OUT,
+    DETECTION_OUT_FINAL,
+    FIRST_STAGE,
+    PARITY_STAGES,
+    PER_PROPOSAL,
+)
 
 MODEL_DIR = Path(maskrcnn_tutorial.__file__).resolve().parent / "models" / "shapes"
 TOLERANCE = 1e-4
-FIRST_STAGE = (
-    "FirstStageBoxPredictor/BoxEncodingPredictor/flatten",
-    "FirstStageBoxPredictor/ClassPredictor/softmax/flatten",
-    "proposals",
-)
-# Stages indexed by stage-1 proposal (rows follow detection_out) or by final detection.
-PER_PROPOSAL = ("SecondStageBoxPredictor/Reshape_1/Reshape", "variance_encoded/flatten")
-PER_DETECTION = ("detection_masks",)
-STAGES = (*FIRST_STAGE, "detection_out", *PER_PROPOSAL, "detection_out_final", *PER_DETECTION)
 
 
 def _net() -> cv2.dnn.Net:
@@ -78,9 +77,9 @@ def test_opencv_matches_the_mirror_at_every_stage(parity):
         image = parity[f"{k}/image"]
         assert tuple(image.shape[1::-1]) == tuple(info["input_size"])
         net.setInput(make_blob(image))
-        got = dict(zip(STAGES, net.forward(list(STAGES)), strict=True))
-        want = {s: parity[f"{k}/{s}"] for s in STAGES}
-        for stage in STAGES:
+        got = dict(zip(PARITY_STAGES, net.forward(list(PARITY_STAGES)), strict=True))
+        want = {s: parity[f"{k}/{s}"] for s in PARITY_STAGES}
+        for stage in PARITY_STAGES:
             assert got[stage].size == want[stage].size, stage
             got[stage] = got[stage].reshape(want[stage].shape)
 
@@ -89,22 +88,22 @@ def test_opencv_matches_the_mirror_at_every_stage(parity):
                 got[stage], want[stage], rtol=0, atol=TOLERANCE, err_msg=stage
             )
         rows = {}
-        for det in ("detection_out", "detection_out_final"):
+        for det in (DETECTION_OUT, DETECTION_OUT_FINAL):
             rows[det] = match_rows(got[det][0, 0], want[det][0, 0])
             np.testing.assert_allclose(
                 got[det][0, 0][rows[det]], want[det][0, 0], rtol=0, atol=TOLERANCE, err_msg=det
             )
-        assert (want["detection_out_final"][0, 0, :, 2] > 0).any(), "parity input detects nothing"
+        assert (want[DETECTION_OUT_FINAL][0, 0, :, 2] > 0).any(), "parity input detects nothing"
         for stage in PER_PROPOSAL:
-            per_row = len(rows["detection_out"])
-            g = got[stage].reshape(per_row, -1)[rows["detection_out"]]
+            per_row = len(rows[DETECTION_OUT])
+            g = got[stage].reshape(per_row, -1)[rows[DETECTION_OUT]]
             np.testing.assert_allclose(
                 g, want[stage].reshape(per_row, -1), rtol=0, atol=TOLERANCE, err_msg=stage
             )
-        masks = got["detection_masks"][rows["detection_out_final"]]
+        masks = got[DETECTION_MASKS][rows[DETECTION_OUT_FINAL]]
         assert masks.shape[1] == n_classes
         np.testing.assert_allclose(
-            masks, want["detection_masks"], rtol=0, atol=TOLERANCE, err_msg="detection_masks"
+            masks, want[DETECTION_MASKS], rtol=0, atol=TOLERANCE, err_msg=DETECTION_MASKS
         )
 
 

@@ -13,13 +13,14 @@ torch = pytest.importorskip("torch")
 
 from maskrcnn_tutorial.inference import make_blob  # noqa: E402
 from maskrcnn_tutorial.training import layers, targets  # noqa: E402
-from maskrcnn_tutorial.training.export import PARITY_STAGES, write_graph  # noqa: E402
+from maskrcnn_tutorial.training.export import write_graph  # noqa: E402
 from maskrcnn_tutorial.training.mirror import (  # noqa: E402
     ShapesMaskRCNN,
     crop_and_resize,
     same_pad,
     tf_to_xy,
 )
+from maskrcnn_tutorial.training.names import PARITY_STAGES  # noqa: E402
 from maskrcnn_tutorial.training.spec import Spec  # noqa: E402
 
 

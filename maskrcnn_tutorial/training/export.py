@@ -13,26 +13,10 @@ from maskrcnn_tutorial.scenes import make_scene
 from maskrcnn_tutorial.training.graph import build_graph, weight_nodes
 from maskrcnn_tutorial.training.graphdef import to_binary, to_text
 from maskrcnn_tutorial.training.mirror import ShapesMaskRCNN
+from maskrcnn_tutorial.training.names import PARITY_STAGES
 
 PARITY_SEEDS = (1_900_000, 1_900_001)
 """Evaluation-range scenes whose mirror outputs are saved in ``parity.npz``."""
-
-PARITY_STAGES = (
-    "FirstStageBoxPredictor/BoxEncodingPredictor/flatten",
-    "FirstStageBoxPredictor/ClassPredictor/softmax/flatten",
-    "proposals",
-    "detection_out",
-    "SecondStageBoxPredictor/Reshape_1/Reshape",
-    "variance_encoded/flatten",
-    "detection_out_final",
-    "detection_masks",
-)
-"""Graph layers whose outputs ``parity.npz`` holds and the parity test compares.
-
-``CropAndResize`` (100 x 48 x 14 x 14 floats per input) is left out to keep the shipped file
-small; the layers that consume it are compared, and ``tests/test_training_mirror.py`` checks
-the crop itself where torch is installed.
-"""
 
 
 def write_graph(model: ShapesMaskRCNN, out: Path, name: str = "shapes") -> tuple[Path, Path]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from maskrcnn_tutorial.training import names
 from maskrcnn_tutorial.training.graphdef import Attr, Node, const
+from maskrcnn_tutorial.training.names import FEATURES, INPUT
 from maskrcnn_tutorial.training.spec import Spec
-
-FEATURES = "FirstStageFeatureExtractor/Relu"  # name of the backbone's last activation
 
 
 def _i32(*values: int) -> np.ndarray:
@@ -94,7 +94,7 @@ def _second_stage(prefix: str, src: str, spec: Spec) -> tuple[list[Node], str]:
     nodes: list[Node] = []
     for i in range(len(spec.second_stage)):
         name = f"{prefix}/Conv2d_{i}"
-        nodes += _conv(name, src, f"SecondStageFeatureExtractor/Conv2d_{i}/weights")
+        nodes += _conv(name, src, f"{names.second_stage_conv(i)}/weights")
         nodes.append(Node(f"{name}/Relu", "Relu", [f"{name}/BiasAdd"]))
         src = f"{name}/Relu"
     return nodes, src
@@ -105,43 +105,49 @@ def _detection_attrs(**kwargs) -> dict[str, Attr]:
     return {k: Attr(kinds[type(v)], v) for k, v in kwargs.items()}
 
 
-def build_graph(spec: Spec) -> list[Node]:
-    """All structural nodes of the text graph (weights excluded)."""
-    c = spec.num_classes
-    nodes: list[Node] = [
+def input_nodes() -> list[Node]:
+    """The uint8 image placeholder and the preprocessor (pixels scaled to [-1, 1])."""
+    return [
         Node(
-            "image_tensor",
+            INPUT,
             "Placeholder",
             attrs={"dtype": Attr("type", "DT_UINT8"), "shape": Attr("shape", [-1, -1, -1, 3])},
         ),
-        Node("Preprocessor/mul", "Mul", ["image_tensor", "Preprocessor/mul/x"]),
+        Node("Preprocessor/mul", "Mul", [INPUT, "Preprocessor/mul/x"]),
         Node("Preprocessor/sub", "Sub", ["Preprocessor/mul", "Preprocessor/sub/y"]),
     ]
+
+
+def backbone_nodes(spec: Spec) -> list[Node]:
+    """The backbone's conv + ReLU layers; the last ReLU is :data:`names.FEATURES`."""
+    nodes: list[Node] = []
     src = "Preprocessor/sub"
     for i, (_, stride) in enumerate(spec.backbone):
-        name = f"FirstStageFeatureExtractor/Conv2d_{i}"
+        name = names.backbone_conv(i)
         nodes += _conv(name, src, f"{name}/weights", stride)
-        last = i == len(spec.backbone) - 1
-        relu = FEATURES if last else f"{name}/Relu"
+        relu = FEATURES if i == len(spec.backbone) - 1 else f"{name}/Relu"
         nodes.append(Node(relu, "Relu", [f"{name}/BiasAdd"]))
         src = relu
+    return nodes
 
-    box = "FirstStageBoxPredictor/BoxEncodingPredictor"
-    cls = "FirstStageBoxPredictor/ClassPredictor"
-    nodes += _conv("Conv", FEATURES, "Conv/weights")
-    nodes.append(Node("Conv/Relu6", "Relu6", ["Conv/BiasAdd"]))
-    nodes += _conv(box, "Conv/Relu6", f"{box}/weights", transposed=True)
-    nodes += _conv(cls, "Conv/Relu6", f"{cls}/weights")
+
+def rpn_nodes(spec: Spec) -> list[Node]:
+    """Stage 1: the RPN heads, the anchors (PriorBox) and the proposals (DetectionOutput)."""
+    box, cls = names.RPN_BOX, names.RPN_CLASS
+    nodes = _conv(names.RPN_CONV, FEATURES, f"{names.RPN_CONV}/weights")
+    nodes.append(Node(f"{names.RPN_CONV}/Relu6", "Relu6", [f"{names.RPN_CONV}/BiasAdd"]))
+    nodes += _conv(box, f"{names.RPN_CONV}/Relu6", f"{box}/weights", transposed=True)
+    nodes += _conv(cls, f"{names.RPN_CONV}/Relu6", f"{cls}/weights")
     nodes += [
         const(f"{cls}/reshape_1/shape", _i32(0, -1, 2)),
         Node(f"{cls}/reshape_1", "Reshape", [f"{cls}/BiasAdd", f"{cls}/reshape_1/shape"]),
         Node(f"{cls}/softmax", "Softmax", [f"{cls}/reshape_1"], {"axis": Attr("i", -1)}),
-        Node(f"{cls}/softmax/flatten", "Flatten", [f"{cls}/softmax"]),
-        Node(f"{box}/flatten", "Flatten", [f"{box}/BiasAdd"]),
+        Node(names.RPN_SCORES_FLAT, "Flatten", [f"{cls}/softmax"]),
+        Node(names.RPN_BOX_FLAT, "Flatten", [f"{box}/BiasAdd"]),
         Node(
-            "proposals",
+            names.PROPOSALS,
             "PriorBox",
-            [f"{box}/BiasAdd", "image_tensor"],
+            [f"{box}/BiasAdd", INPUT],
             {
                 "clip": Attr("b", True),
                 "flip": Attr("b", False),
@@ -153,9 +159,9 @@ def build_graph(spec: Spec) -> list[Node]:
             },
         ),
         Node(
-            "detection_out",
+            names.DETECTION_OUT,
             "DetectionOutput",
-            [f"{box}/flatten", f"{cls}/softmax/flatten", "proposals"],
+            [names.RPN_BOX_FLAT, names.RPN_SCORES_FLAT, names.PROPOSALS],
             _detection_attrs(
                 background_label_id=0,
                 clip=True,
@@ -168,13 +174,17 @@ def build_graph(spec: Spec) -> list[Node]:
             ),
         ),
     ]
-    nodes += _crop("CropAndResize", FEATURES, "detection_out", spec.crop_size)
-    nodes.append(_maxpool("MaxPool2D/MaxPool", "CropAndResize"))
+    return nodes
+
+
+def box_head_nodes(spec: Spec) -> list[Node]:
+    """Stage 2: crops of the proposals, the box and class heads, the final DetectionOutput."""
+    c = spec.num_classes
+    nodes = _crop(names.CROP, FEATURES, names.DETECTION_OUT, spec.crop_size)
+    nodes.append(_maxpool("MaxPool2D/MaxPool", names.CROP))
     stage, src = _second_stage("SecondStageFeatureExtractor", "MaxPool2D/MaxPool", spec)
     nodes += stage
-
-    sbox = "SecondStageBoxPredictor/BoxEncodingPredictor"
-    scls = "SecondStageBoxPredictor/ClassPredictor"
+    sbox, scls = names.BOX_FC, names.CLASS_FC
     nodes += [
         const("SecondStageBoxPredictor/AvgPool/reduction_indices", _i32(1, 2)),
         Node(
@@ -207,13 +217,13 @@ def build_graph(spec: Spec) -> list[Node]:
         const(f"{r1}/slice/sizes", _i32(-1, -1, -1)),
         Node(f"{r1}/slice", "Slice", [f"{r1}/softmax", f"{r1}/slice/begins", f"{r1}/slice/sizes"]),
         const(f"{r1}/Reshape/shape", _i32(1, -1)),
-        Node(f"{r1}/Reshape", "Reshape", [f"{r1}/slice", f"{r1}/Reshape/shape"]),
+        Node(names.CLASS_SCORES, "Reshape", [f"{r1}/slice", f"{r1}/Reshape/shape"]),
         const("detection_out/slice/begins", _i32(0, 0, 0, 3)),
         const("detection_out/slice/sizes", _i32(-1, -1, -1, 4)),
         Node(
             "detection_out/slice",
             "Slice",
-            ["detection_out", "detection_out/slice/begins", "detection_out/slice/sizes"],
+            [names.DETECTION_OUT, "detection_out/slice/begins", "detection_out/slice/sizes"],
         ),
         Node(
             "variance_encoded",
@@ -227,11 +237,11 @@ def build_graph(spec: Spec) -> list[Node]:
             "Reshape",
             ["detection_out/slice", "detection_out/slice/reshape/shape"],
         ),
-        Node("variance_encoded/flatten", "Flatten", ["variance_encoded"]),
+        Node(names.BOX_DELTAS, "Flatten", ["variance_encoded"]),
         Node(
-            "detection_out_final",
+            names.DETECTION_OUT_FINAL,
             "DetectionOutput",
-            ["variance_encoded/flatten", f"{r1}/Reshape", "detection_out/slice/reshape"],
+            [names.BOX_DELTAS, names.CLASS_SCORES, "detection_out/slice/reshape"],
             _detection_attrs(
                 background_label_id=c + 1,
                 clip=True,
@@ -246,7 +256,13 @@ def build_graph(spec: Spec) -> list[Node]:
             ),
         ),
     ]
-    nodes += _crop("CropAndResize_1", FEATURES, "detection_out_final", spec.crop_size)
+    return nodes
+
+
+def mask_head_nodes(spec: Spec) -> list[Node]:
+    """The mask branch: crops of the final detections, the shared second stage, the mask
+    convolutions and the sigmoid (:data:`names.DETECTION_MASKS`)."""
+    nodes = _crop("CropAndResize_1", FEATURES, names.DETECTION_OUT_FINAL, spec.crop_size)
     nodes.append(_maxpool("MaxPool2D_1/MaxPool", "CropAndResize_1"))
     stage, src = _second_stage("SecondStageFeatureExtractor_1", "MaxPool2D_1/MaxPool", spec)
     nodes += stage
@@ -260,15 +276,26 @@ def build_graph(spec: Spec) -> list[Node]:
             {"align_corners": Attr("b", True)},
         ),
     ]
-    nodes += _conv(f"{m}/Conv", f"{m}/ResizeBilinear", "SecondStageBoxPredictor/Conv/weights")
+    nodes += _conv(f"{m}/Conv", f"{m}/ResizeBilinear", f"{names.MASK_CONV}/weights")
     nodes.append(Node(f"{m}/Conv/Relu", "Relu", [f"{m}/Conv/BiasAdd"]))
-    nodes += _conv(f"{m}/Conv_1", f"{m}/Conv/Relu", "SecondStageBoxPredictor/Conv_1/weights")
+    nodes += _conv(f"{m}/Conv_1", f"{m}/Conv/Relu", f"{names.MASK_OUT}/weights")
     nodes += [
         const(f"{m}/transpose/perm", _i32(0, 3, 1, 2)),
         Node(f"{m}/transpose", "Transpose", [f"{m}/Conv_1/BiasAdd", f"{m}/transpose/perm"]),
-        Node("detection_masks", "Sigmoid", [f"{m}/transpose"]),
+        Node(names.DETECTION_MASKS, "Sigmoid", [f"{m}/transpose"]),
     ]
     return nodes
+
+
+def build_graph(spec: Spec) -> list[Node]:
+    """All structural nodes of the text graph (weights excluded), stage by stage."""
+    return [
+        *input_nodes(),
+        *backbone_nodes(spec),
+        *rpn_nodes(spec),
+        *box_head_nodes(spec),
+        *mask_head_nodes(spec),
+    ]
 
 
 def weight_nodes(weights: dict[str, np.ndarray], spec: Spec) -> list[Node]:

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from maskrcnn_tutorial.training import layers
+from maskrcnn_tutorial.training import layers, names
 from maskrcnn_tutorial.training.spec import Spec
 
 
@@ -180,15 +180,15 @@ class ShapesMaskRCNN(nn.Module):
         )
         masks = torch.sigmoid(self.mask_head(feats, torch.from_numpy(final[None, :, 3:7].copy())))
         return {
-            "FirstStageBoxPredictor/BoxEncodingPredictor/flatten": box_xy.reshape(1, -1),
-            "FirstStageBoxPredictor/ClassPredictor/softmax/flatten": probs.reshape(1, -1),
-            "proposals": np.stack([priors.reshape(-1), variances.reshape(-1)])[None],
-            "detection_out": det1[None, None],
-            "CropAndResize": crops.numpy(),
-            "SecondStageBoxPredictor/Reshape_1/Reshape": scores.reshape(1, -1),
-            "variance_encoded/flatten": deltas.reshape(1, -1),
-            "detection_out_final": final[None, None],
-            "detection_masks": masks.numpy(),
+            names.RPN_BOX_FLAT: box_xy.reshape(1, -1),
+            names.RPN_SCORES_FLAT: probs.reshape(1, -1),
+            names.PROPOSALS: np.stack([priors.reshape(-1), variances.reshape(-1)])[None],
+            names.DETECTION_OUT: det1[None, None],
+            names.CROP: crops.numpy(),
+            names.CLASS_SCORES: scores.reshape(1, -1),
+            names.BOX_DELTAS: deltas.reshape(1, -1),
+            names.DETECTION_OUT_FINAL: final[None, None],
+            names.DETECTION_MASKS: masks.numpy(),
         }
 
     # ------------------------------------------------------------------ export
@@ -206,14 +206,14 @@ class ShapesMaskRCNN(nn.Module):
             out[f"{name}/biases"] = m.bias.detach().numpy()
 
         for i, m in enumerate(self.backbone):
-            conv(f"FirstStageFeatureExtractor/Conv2d_{i}", m)
-        conv("Conv", self.rpn)
-        conv("FirstStageBoxPredictor/BoxEncodingPredictor", self.rpn_box)
-        conv("FirstStageBoxPredictor/ClassPredictor", self.rpn_cls)
+            conv(names.backbone_conv(i), m)
+        conv(names.RPN_CONV, self.rpn)
+        conv(names.RPN_BOX, self.rpn_box)
+        conv(names.RPN_CLASS, self.rpn_cls)
         for i, m in enumerate(self.second):
-            conv(f"SecondStageFeatureExtractor/Conv2d_{i}", m)
-        fc("SecondStageBoxPredictor/BoxEncodingPredictor", self.box_fc)
-        fc("SecondStageBoxPredictor/ClassPredictor", self.cls_fc)
-        conv("SecondStageBoxPredictor/Conv", self.mask_conv)
-        conv("SecondStageBoxPredictor/Conv_1", self.mask_out)
+            conv(names.second_stage_conv(i), m)
+        fc(names.BOX_FC, self.box_fc)
+        fc(names.CLASS_FC, self.cls_fc)
+        conv(names.MASK_CONV, self.mask_conv)
+        conv(names.MASK_OUT, self.mask_out)
         return {k: np.ascontiguousarray(v, np.float32) for k, v in out.items()}

@@ -25,7 +25,9 @@ def test_segment_times_each_stage_between_its_clock_readings(monkeypatch):
     frame = make_clip(1_000_321, 1)[0].image
     clock = iter([10.0, 10.25, 10.75])  # after the forward pass, after postprocess, after draw
     monkeypatch.setattr(pipeline.time, "perf_counter", lambda: next(clock))
-    monkeypatch.setattr(model, "forward", lambda image: make_raw([], image_shape=image.shape[:2]))
+    monkeypatch.setattr(
+        model, "forward", lambda image, **_: make_raw([], image_shape=image.shape[:2])
+    )
     result = pipeline.segment(model, frame)
     assert result.timing_ms == {"forward": 1.0, "postprocess": 250.0, "draw": 500.0}
 

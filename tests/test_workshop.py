@@ -40,6 +40,18 @@ def test_every_notebook_section_the_plan_names_exists():
             assert quoted.split(" to ")[0] in headings, (path.name, quoted)
 
 
+def test_every_section_the_misconceptions_point_to_exists():
+    text = GUIDE.read_text()
+    table = text.split("## Misconceptions to expect")[1].split("\n\n")[1]
+    for line in table.splitlines()[2:]:
+        where = line.split("|")[3].strip()
+        number, section = re.match(r"`(\d\d)`, \"(.+)\"", where).groups()
+        (path,) = NOTEBOOKS.glob(number + "_*.ipynb")
+        cells = json.loads(path.read_text())["cells"]
+        headings = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        assert section.split(":")[0] in headings, (path.name, section)
+
+
 @pytest.mark.parametrize("command", ["make check", "fetch coco --from", "pip download"])
 def test_the_offline_preparation_is_described(command):
     assert command in GUIDE.read_text()

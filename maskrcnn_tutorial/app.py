@@ -25,7 +25,15 @@ from .errors import UserError
 from .images import to_bgr8
 from .inference import RawOutputs
 from .server import MASK_BRANCH_ENV, MODEL_ENV
-from .widgets import MaskBrowser, OverlayExplorer, loud, mask_browser, overlay_explorer
+from .widgets import (
+    BoxProbe,
+    MaskBrowser,
+    OverlayExplorer,
+    box_probe,
+    loud,
+    mask_browser,
+    overlay_explorer,
+)
 
 #: Uploaded pictures larger than this (longest side, pixels) are scaled down first.
 MAX_SIDE = 1024
@@ -51,6 +59,8 @@ class Segmenter(Protocol):
     def forward(
         self, image: np.ndarray, mask_branch: str = "full", conf_threshold: float = 0.5
     ) -> RawOutputs: ...
+
+    def box_masks(self, raw: RawOutputs, boxes: np.ndarray) -> np.ndarray: ...
 
 
 def shrink(image: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
@@ -110,9 +120,11 @@ class ClassroomApp:
         self.status = widgets.HTML()
         self.explorer_area = widgets.VBox()
         self.masks_area = widgets.VBox()
+        self.probe_area = widgets.VBox()
         self.errors = widgets.Output()
         self.explorer: OverlayExplorer | None = None
         self.browser: MaskBrowser | None = None
+        self.probe: BoxProbe | None = None
         self.image_name = ""
         self.raw: RawOutputs | None = None
         notice = samples.photo_notice(model.name)
@@ -135,8 +147,22 @@ class ClassroomApp:
             ],
             layout={"flex_flow": "row wrap", "grid_gap": "24px", "align_items": "flex-start"},
         )
+        probe_header = widgets.HTML(
+            "<h3>Ask the mask head about any box</h3><p>Move the box with the sliders (or start "
+            "at a detection) and pick a class: the mask head draws the mask it would give that "
+            "class inside that box. It never decides whether an object is there; try half an "
+            "object, two objects, or plain background.</p>"
+        )
         self.widget = widgets.VBox(
-            [header, widgets.HBox([self.sample, self.upload]), self.status, columns, self.errors]
+            [
+                header,
+                widgets.HBox([self.sample, self.upload]),
+                self.status,
+                columns,
+                probe_header,
+                self.probe_area,
+                self.errors,
+            ]
         )
         self.sample.observe(loud(self._on_sample, self.errors), names="value")
         self.upload.observe(loud(self._on_upload, self.errors), names="value")
@@ -183,6 +209,8 @@ class ClassroomApp:
         self.image_name, self.raw, self.explorer = name, raw, explorer
         self.explorer_area.children = (explorer.widget,)
         self._rebuild_browser()
+        self.probe = box_probe(self.model, image, raw, explorer.conf_threshold.value)
+        self.probe_area.children = (self.probe.widget,)
         height, width = image.shape[:2]
         masked = len(raw.detection_masks) if raw.mask_rows is None else len(raw.mask_rows)
         self.status.value = message(

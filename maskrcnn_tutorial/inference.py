@@ -206,6 +206,19 @@ class Model:
             features=features,
         )
 
+    def box_masks(self, raw: RawOutputs, boxes: np.ndarray) -> np.ndarray:
+        """[K, C, 15, 15]: the masks the mask head predicts for any K pixel boxes ``[left, top,
+        right, bottom]`` on the picture ``raw`` came from, for every class.
+
+        The head crops ``raw.features`` (set by a ``kept`` forward pass) at each box: it never
+        learns whether an object is there, it only says what it would draw inside the box.
+        """
+        from .split import box_rows
+
+        if raw.features is None:
+            raise ValueError("box_masks needs the feature map: run forward(mask_branch='kept')")
+        return self.split.masks(raw.features, box_rows(boxes, raw.image_shape))
+
     def layer_profile(self) -> list[tuple[str, str, float]]:
         """(layer name, layer type, milliseconds) of the last forward pass, in graph order."""
         _, timings = self.net.getPerfProfile()

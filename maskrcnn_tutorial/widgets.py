@@ -21,9 +21,15 @@ import cv2
 import ipywidgets as widgets
 import numpy as np
 
-from .draw import COLOR_MODES, annotate
-from .inference import RawOutputs
-from .postprocess import DEFAULT_CONF_THRESHOLD, DEFAULT_MASK_THRESHOLD, label_of, postprocess
+from .draw import COLOR_MODES, annotate, upscale, upscale_factor
+from .inference import Model, RawOutputs
+from .postprocess import (
+    DEFAULT_CONF_THRESHOLD,
+    DEFAULT_MASK_THRESHOLD,
+    label_of,
+    pixel_box,
+    postprocess,
+)
 
 #: Pictures are shown at least this wide (small ones scaled up by a whole factor) and at most
 #: :data:`MAX_DISPLAY` wide, so sliders and neighbouring widgets stay on screen beside them.
@@ -156,6 +162,60 @@ def render_mask_grid(
             (255, 255, 255), 1, cv2.LINE_AA,
         )  # fmt: skip
     return grid
+
+
+def render_box_probe(
+    image: np.ndarray,
+    box: Sequence[int],
+    masks: np.ndarray,
+    class_id: int,
+    labels: Sequence[str] = (),
+    mask_threshold: float = DEFAULT_MASK_THRESHOLD,
+    scale: int = 12,
+) -> np.ndarray:
+    """What the mask head predicts for one box: the picture with the box outlined and class
+    ``class_id``'s mask pasted into it as a heat map (its ``mask_threshold`` contour in white),
+    beside that 15x15 mask enlarged ``scale`` times, named, with a color bar.
+
+    ``box`` is ``[left, top, right, bottom]`` in pixels (inclusive); ``masks`` is the head's
+    [C, 15, 15] output for it (:meth:`.inference.Model.box_masks`). Pictures smaller than
+    :data:`.draw.MIN_SIDE` are drawn upscaled by a whole factor.
+    """
+    height, width = image.shape[:2]
+    left, top = min(max(int(box[0]), 0), width - 1), min(max(int(box[1]), 0), height - 1)
+    right, bottom = min(max(int(box[2]), left), width - 1), min(max(int(box[3]), top), height - 1)
+    # small pictures are drawn larger (as annotate does), the box with them
+    factor = upscale_factor(image.shape)
+    picture = upscale(image, factor)
+    height, width = picture.shape[:2]
+    left, top = left * factor, top * factor
+    right, bottom = (right + 1) * factor - 1, (bottom + 1) * factor - 1
+    mask = masks[class_id]
+    size = (right - left + 1, bottom - top + 1)
+    probabilities = cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
+    region = picture[top : bottom + 1, left : right + 1]
+    heat = heatmap(probabilities, 1)
+    region[:] = cv2.addWeighted(region, 0.35, heat, 0.65, 0.0)
+    inside = (probabilities > mask_threshold).astype(np.uint8)
+    outlines, _ = cv2.findContours(inside, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    cv2.drawContours(region, outlines, -1, (255, 255, 255), 1)
+    cv2.rectangle(picture, (left, top), (right, bottom), (0, 0, 255), 2)
+    tile = 15 * scale
+    panel = np.full((max(height, tile + 40), tile + 80, 3), 40, np.uint8)
+    panel[8 : 8 + tile, 8 : 8 + tile] = heatmap(mask, scale)
+    panel[8 : 8 + tile, tile + 20 : tile + 36] = color_bar(tile)
+    for value, y in ((1.0, 18), (0.0, 6 + tile)):
+        cv2.putText(
+            panel, f"{value:.0f}", (tile + 40, y), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+            (255, 255, 255), 1, cv2.LINE_AA,
+        )  # fmt: skip
+    cv2.putText(
+        panel, label_of(labels, class_id)[:18], (8, tile + 28), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+        (255, 255, 255), 1, cv2.LINE_AA,
+    )  # fmt: skip
+    if panel.shape[0] > height:
+        picture = cv2.copyMakeBorder(picture, 0, panel.shape[0] - height, 0, 0, 0, value=40)
+    return np.hstack([picture, np.full((panel.shape[0], 8, 3), 40, np.uint8), panel])
 
 
 # --- factories --------------------------------------------------------------------------------
@@ -301,3 +361,115 @@ def mask_browser(
 ) -> MaskBrowser:
     """A :class:`MaskBrowser` of the detections above ``conf_threshold``."""
     return MaskBrowser(raw, labels, conf_threshold)
+
+
+class BoxProbe(Explorer):
+    """Put a box anywhere (sliders :attr:`left`, :attr:`top`, :attr:`width`, :attr:`height`, or
+    :attr:`start` at a detection) and see the 15x15 mask the mask head predicts for it, for
+    the class in :attr:`class_id` (:func:`render_box_probe`). Each box runs the mask head
+    once on the stored feature map (:meth:`.inference.Model.box_masks`), never the whole net.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        image: np.ndarray,
+        raw: RawOutputs,
+        conf_threshold: float = DEFAULT_CONF_THRESHOLD,
+    ) -> None:
+        if raw.features is None:  # a full pass: run the detector once more for its feature map
+            raw = model.forward(image, mask_branch="kept", conf_threshold=1.0)
+        self.model, self.image, self.raw, self.labels = model, image, raw, model.labels
+        height, width = image.shape[:2]
+        final = raw.detection_out_final[0, 0]
+        rows = np.flatnonzero(final[:, 2] > conf_threshold)
+        starts = [(f"#{r} {label_of(self.labels, int(final[r, 1]))}", int(r)) for r in rows]
+        self.start = widgets.Dropdown(
+            options=[("whole picture", -1), *starts], description="start at"
+        )
+        num_classes = raw.detection_masks.shape[1]
+        self.class_id = widgets.Dropdown(
+            options=[(label_of(self.labels, c), c) for c in range(num_classes)],
+            description="class",
+        )
+        self.left, self.top = (
+            widgets.IntSlider(0, 0, size - 2, description=name, continuous_update=False)
+            for name, size in (("left", width), ("top", height))
+        )
+        self.width, self.height = (
+            widgets.IntSlider(size, 2, size, description=name, continuous_update=False)
+            for name, size in (("width", width), ("height", height))
+        )
+        self.mask_threshold = slider("mask threshold", DEFAULT_MASK_THRESHOLD)
+        self.view = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.errors = widgets.Output()
+        self._cache: dict[tuple[int, int, int, int], np.ndarray] = {}
+        self._moving = False
+        self.start.observe(loud(self.go_to_start, self.errors), names="value")
+        if starts:
+            self.start.value = starts[0][1]
+        else:
+            self.update()
+        handler = loud(self.update, self.errors)
+        for control in self.controls:
+            control.observe(handler, names="value")
+        self.widget = widgets.VBox([self.start, *self.controls, self.view, self.errors])
+
+    @property
+    def controls(self) -> tuple[widgets.ValueWidget, ...]:
+        """The controls that redraw, in the order they are shown."""
+        return (self.class_id, self.left, self.top, self.width, self.height, self.mask_threshold)
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        """The box the sliders describe, ``[left, top, right, bottom]`` inside the picture."""
+        height, width = self.image.shape[:2]
+        right = min(self.left.value + self.width.value - 1, width - 1)
+        bottom = min(self.top.value + self.height.value - 1, height - 1)
+        return self.left.value, self.top.value, right, bottom
+
+    def masks(self) -> np.ndarray:
+        """[C, 15, 15]: the mask head's output for :attr:`box` (computed once per box)."""
+        box = self.box
+        if box not in self._cache:
+            self._cache[box] = self.model.box_masks(self.raw, np.array([box]))[0]
+        return self._cache[box]
+
+    def go_to_start(self, _change: Any = None) -> None:
+        """Move the box (and the class) to the detection chosen in :attr:`start`."""
+        height, width = self.image.shape[:2]
+        row = self.start.value
+        if row < 0:
+            box, cls = (0, 0, width - 1, height - 1), self.class_id.value
+        else:
+            final = self.raw.detection_out_final[0, 0, row]
+            box, cls = pixel_box(final, width, height), int(final[1])
+        self._moving = True  # one render for the five moves, not five
+        try:
+            self.left.value, self.top.value = box[0], box[1]
+            self.width.value, self.height.value = box[2] - box[0] + 1, box[3] - box[1] + 1
+            self.class_id.value = cls
+        finally:
+            self._moving = False
+        self.update()
+
+    def update(self, _change: Any = None) -> None:
+        """Run the mask head on the current box and render it."""
+        if self._moving:
+            return
+        picture = render_box_probe(
+            self.image, self.box, self.masks(), self.class_id.value, self.labels,
+            self.mask_threshold.value,
+        )  # fmt: skip
+        self.view.value = to_png(picture)
+        self.errors.clear_output()
+
+
+def box_probe(
+    model: Model,
+    image: np.ndarray,
+    raw: RawOutputs,
+    conf_threshold: float = DEFAULT_CONF_THRESHOLD,
+) -> BoxProbe:
+    """A :class:`BoxProbe` on ``image`` (starting at its first detection above the threshold)."""
+    return BoxProbe(model, image, raw, conf_threshold)

@@ -34,7 +34,17 @@ class FakeModel:
         masks[0, 1] = np.linspace(0, 1, 15)[None, :]
         masks[1, 2] = 0.8
         rows = [[1, 0.9, 0.05, 0.1, 0.45, 0.8], [2, 0.6, 0.5, 0.2, 0.95, 0.9]]
-        return make_raw(rows, masks, image_shape=image.shape[:2])
+        raw = make_raw(rows, masks, image_shape=image.shape[:2])
+        raw.features = np.zeros((1, 4, 8, 8), np.float32)
+        return raw
+
+    def box_masks(self, raw, boxes):
+        """A mask that lights the left part of any box, stronger for wider boxes."""
+        boxes = np.asarray(boxes).reshape(-1, 4)
+        masks = np.zeros((len(boxes), 3, 15, 15), np.float32)
+        for k, (left, _, right, _) in enumerate(boxes):
+            masks[k, :, :, : 1 + (right - left) % 14] = 1.0
+        return masks
 
 
 def png(image: np.ndarray) -> bytes:
@@ -168,3 +178,14 @@ def test_the_app_runs_the_mask_branch_for_every_row_with_a_score(model, monkeypa
     monkeypatch.setenv(server.MASK_BRANCH_ENV, "full")  # what `maskrcnn-tutorial app` sets
     classroom.build_app(model)
     assert model.options[-1] == ("full", 0.0)
+
+
+def test_the_box_probe_asks_the_mask_head_without_a_forward_pass(app, model):
+    calls = model.calls
+    probe = app.probe
+    assert probe.start.value == 0 and probe.class_id.value == 1  # the first detection
+    before = probe.view.value
+    probe.width.value = probe.width.value - 3
+    assert probe.view.value != before and model.calls == calls
+    app.show_sample(1)
+    assert app.probe is not probe and app.probe_area.children == (app.probe.widget,)

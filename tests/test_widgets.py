@@ -117,3 +117,66 @@ def test_display_width_scales_small_pictures_by_whole_factors():
 def test_explorer_picture_has_a_definite_width(raw_two, image):
     box = widgets.overlay_explorer(image, raw_two, LABELS)
     assert box.view.layout.width == "600px"  # 200 px wide, scaled by 3 to reach 480
+
+
+def test_box_probe_picture_shows_the_chosen_class_mask_inside_the_box():
+    image = np.zeros((600, 800, 3), np.uint8)  # large enough not to be upscaled
+    masks = np.zeros((3, 15, 15), np.float32)
+    masks[1, :, :7] = 1.0  # class 1: the left half of the box
+    masks[2] = 1.0  # class 2: the whole box
+    box = (100, 200, 399, 499)
+    one = widgets.render_box_probe(image, box, masks, 1, ("a", "b", "c"))
+    two = widgets.render_box_probe(image, box, masks, 2, ("a", "b", "c"))
+    assert one.shape[0] == 600 and one.shape[1] > 800 + 15 * 12
+    inside = one[260:440, 120:380].astype(int).sum(2)
+    assert inside[:, :100].mean() > 3 * inside[:, -100:].mean()  # left half lit, right dark
+    assert two[260:440, 300:380].sum() > one[260:440, 300:380].sum()
+    assert one[:198, :800].sum() == 0 and one[:, 402:800].sum() == 0  # nothing outside the box
+    # the enlarged 15x15 panel: class 1's tile bright on the left, dark on the right
+    tile = one[8 : 8 + 180, 808 + 8 : 808 + 8 + 180].astype(int).sum(2)
+    assert tile[:, :60].mean() > 2 * tile[:, -60:].mean()
+
+
+def test_box_probe_picture_clamps_boxes_and_upscales_small_pictures():
+    masks = np.full((2, 15, 15), 0.7, np.float32)
+    picture = widgets.render_box_probe(
+        np.zeros((100, 120, 3), np.uint8), (-5, 90, 500, 400), masks, 0
+    )
+    factor = draw.upscale_factor((100, 120))
+    assert factor > 1 and picture.shape[0] == max(100 * factor, 15 * 12 + 40)
+    assert picture[: 90 * factor - 4, : 120 * factor].sum() == 0  # the box is the bottom strip
+
+
+@pytest.fixture(scope="module")
+def shapes_probe():
+    from maskrcnn_tutorial.models import load_model
+    from maskrcnn_tutorial.scenes import make_scene
+
+    model = load_model("shapes")
+    image = make_scene(1_000_051).image
+    return model, image, model.forward(image)
+
+
+def test_box_probe_starts_at_a_detection_and_reruns_only_the_mask_head(shapes_probe):
+    model, image, raw = shapes_probe
+    probe = widgets.box_probe(model, image, raw)  # from a full pass: it fetches the features
+    row = probe.start.value
+    final = raw.detection_out_final[0, 0, row]
+    assert probe.box == widgets.pixel_box(final, image.shape[1], image.shape[0])
+    assert probe.class_id.value == int(final[1])
+    np.testing.assert_array_equal(
+        probe.masks(), model.box_masks(probe.raw, np.array([probe.box]))[0]
+    )
+    before, runs = probe.view.value, len(probe._cache)
+    probe.class_id.value = (probe.class_id.value + 1) % len(model.labels)
+    assert probe.view.value != before and len(probe._cache) == runs  # same box: no new run
+    probe.width.value = max(2, probe.width.value // 2)
+    assert len(probe._cache) == runs + 1
+    probe.start.value = -1
+    assert probe.box == (0, 0, image.shape[1] - 1, image.shape[0] - 1)
+
+
+def test_box_masks_need_the_feature_map(shapes_probe):
+    model, _, raw = shapes_probe
+    with pytest.raises(ValueError, match="mask_branch='kept'"):
+        model.box_masks(raw, np.array([[0, 0, 10, 10]]))

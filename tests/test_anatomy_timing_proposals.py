@@ -1,4 +1,4 @@
-"""anatomy's per-stage time totals and the stage-1 proposals (used by notebooks 02 and 03)."""
+"""anatomy's per-stage time totals and the stage-1 proposals (used by notebooks 02 and 04)."""
 
 import numpy as np
 

@@ -21,7 +21,7 @@ from .helpers import (
     wait_for_new_picture,
 )
 
-NOTEBOOK = ROOT / "notebooks" / "05_thresholds_and_overlays.ipynb"
+NOTEBOOK = ROOT / "notebooks" / "06_thresholds_and_overlays.ipynb"
 RUN_TIMEOUT_MS = 300_000
 KERNEL_IDLE = re.compile(r"^(?!No Kernel).+ \| Idle$")
 # every code cell numbered, or (after an error stopped "Run All") none still queued or running

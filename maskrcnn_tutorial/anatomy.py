@@ -53,6 +53,7 @@ STAGES: tuple[str, ...] = (
 #: the variances, flattened.
 TAPS: dict[str, dict[str, str]] = {
     "RPN": {
+        "rpn_conv": "Conv/Conv2D",
         "rpn_features": "Conv/Relu6",
         "objectness_logits": "FirstStageBoxPredictor/ClassPredictor/Conv2D",
         "objectness": "FirstStageBoxPredictor/ClassPredictor/softmax/flatten",
@@ -88,12 +89,19 @@ def tap(role: str) -> str:
     raise KeyError(f"no tap called {role!r}; known: {known}")
 
 
+def layers_of(model: Model, stage: str, layer_type: str | None = None) -> list[str]:
+    """Names of ``model``'s layers in ``stage`` (and of ``layer_type``, e.g. "Convolution"),
+    in graph order."""
+    names = [name for name in model.net.getLayerNames() if stage_of(name) == stage]
+    if layer_type is None:
+        return names
+    return [name for name in names if model.net.getLayer(name).type == layer_type]
+
+
 def backbone_taps(model: Model) -> tuple[str, str]:
     """Two backbone layers at different depths: its first ReLU and its last layer (the feature
     map the RPN and both crops read)."""
-    names = [name for name in model.net.getLayerNames() if stage_of(name) == "backbone"]
-    first = next(name for name in names if model.net.getLayer(name).type == "ReLU")
-    return first, names[-1]
+    return layers_of(model, "backbone", "ReLU")[0], layers_of(model, "backbone")[-1]
 
 
 def stage_of(layer_name: str) -> str:

@@ -322,3 +322,50 @@ def agreement(ours: np.ndarray, opencv: np.ndarray, tolerance: float = 0.0) -> A
     diff = np.abs(a.astype(np.float64) - b.astype(np.float64))
     matching = int((diff.max(axis=1, initial=0.0) <= tolerance).sum())
     return Agreement(len(b), len(a), matching, float(diff.max(initial=0.0)), tolerance)
+
+
+# --- one proposal through the stages ----------------------------------------------------------
+
+
+@dataclass
+class ProposalTrace:
+    """One stage-1 proposal followed from its anchor to the detections refined from it."""
+
+    index: int
+    """Its row in ``detection_out`` (and in every stage-2 tensor)."""
+    anchor: np.ndarray
+    """(4,) the anchor it grew from (normalised corners)."""
+    objectness: float
+    proposal: np.ndarray
+    """(4,) its box after the RPN's deltas."""
+    class_scores: np.ndarray
+    """(C,) the box head's class probabilities (background left out)."""
+    refined: np.ndarray
+    """(C, 4) its box moved by each class's own deltas."""
+    detection_rows: list[int]
+    """Rows of ``detection_out_final`` that came from it (empty if NMS or the score threshold
+    removed every class)."""
+
+
+def trace_proposal(stage1: Stage1, stage2: Stage2, final: np.ndarray, index: int) -> ProposalTrace:
+    """Follow ``detection_out`` row ``index`` through both stages (``final`` is
+    ``detection_out_final``)."""
+    proposal = stage2.proposals[index]
+    matches = np.flatnonzero((stage1.boxes == proposal).all(axis=1))
+    anchor_index = int(matches[np.argmax(stage1.scores[matches])]) if len(matches) else -1
+    rows = np.asarray(final, F32).reshape(-1, 7)
+    refined = stage2.boxes[index]
+    detections = [
+        r
+        for r in range(len(rows))
+        if rows[r, 2] > 0 and np.array_equal(rows[r, 3:7], refined[int(rows[r, 1])])
+    ]
+    return ProposalTrace(
+        index=index,
+        anchor=stage1.anchors[anchor_index] if anchor_index >= 0 else np.zeros(4, F32),
+        objectness=float(stage1.scores[anchor_index]) if anchor_index >= 0 else 0.0,
+        proposal=proposal,
+        class_scores=stage2.scores[index],
+        refined=refined,
+        detection_rows=detections,
+    )

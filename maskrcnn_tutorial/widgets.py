@@ -21,7 +21,9 @@ import cv2
 import ipywidgets as widgets
 import numpy as np
 
+from .decode import ProposalTrace
 from .draw import COLOR_MODES, annotate, upscale, upscale_factor
+from .images import to_bgr8
 from .inference import Model, RawOutputs
 from .postprocess import (
     DEFAULT_CONF_THRESHOLD,
@@ -216,6 +218,78 @@ def render_box_probe(
     if panel.shape[0] > height:
         picture = cv2.copyMakeBorder(picture, 0, panel.shape[0] - height, 0, 0, 0, value=40)
     return np.hstack([picture, np.full((panel.shape[0], 8, 3), 40, np.uint8), panel])
+
+
+def as_channels(tensor: np.ndarray, item: int = 0) -> np.ndarray:
+    """Any layer output as (channels, height, width): item ``item`` of a [N, C, H, W] tensor;
+    a flat or 3-D tensor becomes one channel of one row per leading index."""
+    tensor = np.asarray(tensor, np.float32)
+    if tensor.ndim == 4:
+        return tensor[min(item, len(tensor) - 1)]
+    return tensor.reshape(1, -1, tensor.shape[-1]) if tensor.ndim > 1 else tensor.reshape(1, 1, -1)
+
+
+def render_channels(
+    tensor: np.ndarray, item: int = 0, first: int = 0, count: int = 16, columns: int = 8
+) -> np.ndarray:
+    """Channels ``first`` .. ``first + count - 1`` of a layer output as a grid of heat maps,
+    each scaled to its own min..max (bright = high), at least 48 pixels a side."""
+    channels = as_channels(tensor, item)[first : first + count]
+    height, width = channels.shape[1:]
+    scale = max(1, -(-48 // max(min(height, width), 1)))
+    scale = min(scale, max(1, 480 // max(width, 1)))
+    columns = max(1, min(columns, len(channels)))
+    cell_h, cell_w = height * scale + 4, width * scale + 4
+    rows = -(-len(channels) // columns)
+    grid = np.zeros((rows * cell_h, columns * cell_w, 3), np.uint8)
+    for k, channel in enumerate(channels):
+        low, high = float(channel.min()), float(channel.max())
+        norm = (channel - low) / (high - low) if high > low else np.zeros_like(channel)
+        y, x = (k // columns) * cell_h, (k % columns) * cell_w
+        grid[y + 2 : y + cell_h - 2, x + 2 : x + cell_w - 2] = heatmap(norm, scale)
+    return grid
+
+
+def render_histogram(values: np.ndarray, bins: int = 40, size: tuple[int, int] = (140, 320)):
+    """A histogram of ``values`` as a picture (bars on a logarithmic count scale)."""
+    counts, _ = np.histogram(np.asarray(values, np.float64).ravel(), bins=bins)
+    height, width = size
+    picture = np.full((height, width, 3), 255, np.uint8)
+    heights = np.log1p(counts) / max(np.log1p(counts.max()), 1e-9) * (height - 4)
+    bar = width / bins
+    for k, h in enumerate(heights):
+        x0, x1 = int(k * bar), max(int((k + 1) * bar) - 1, int(k * bar))
+        cv2.rectangle(picture, (x0, height - 1 - int(h)), (x1, height - 1), (160, 90, 40), -1)
+    return picture
+
+
+def layer_summary(name: str, tensor: np.ndarray) -> str:
+    """One line: a layer's name, output shape and value range."""
+    t = np.asarray(tensor, np.float32)
+    return (
+        f"{name}: shape {tuple(t.shape)}, min {t.min():.3g}, max {t.max():.3g}, "
+        f"mean {t.mean():.3g}, zeros {100 * float((t == 0).mean()):.0f} %"
+    )
+
+
+def render_proposal(image: np.ndarray, trace: ProposalTrace, crop: np.ndarray) -> np.ndarray:
+    """The image with one proposal's anchor (grey), proposal box (yellow) and the box refined
+    for its best class (green), beside its CropAndResize features (channel mean, heat map)."""
+    out = to_bgr8(image).copy()
+    height, width = out.shape[:2]
+    best = int(np.argmax(trace.class_scores))
+    for box, color in ((trace.anchor, (160, 160, 160)), (trace.proposal, (0, 255, 255)),
+                       (trace.refined[best], (0, 220, 0))):  # fmt: skip
+        x1, y1, x2, y2 = (np.asarray(box, np.float64) * [width, height, width, height]).round()
+        cv2.rectangle(out, (int(x1), int(y1)), (int(x2), int(y2)), color, 2)
+    mean = np.asarray(crop, np.float32).mean(axis=0)
+    low, high = float(mean.min()), float(mean.max())
+    norm = (mean - low) / (high - low) if high > low else np.zeros_like(mean)
+    side = max(1, height // mean.shape[0])
+    tile = heatmap(norm, side)
+    pad = np.zeros((height, tile.shape[1] + 8, 3), np.uint8)
+    pad[: tile.shape[0], 8:] = tile[:height]
+    return np.hstack([out, pad])
 
 
 # --- factories --------------------------------------------------------------------------------
@@ -473,3 +547,82 @@ def box_probe(
 ) -> BoxProbe:
     """A :class:`BoxProbe` on ``image`` (starting at its first detection above the threshold)."""
     return BoxProbe(model, image, raw, conf_threshold)
+
+
+class LayerExplorer(Explorer):
+    """Choose a tapped layer (:attr:`layer`, from ``raw.taps``), a row (:attr:`row`, for
+    stage-2 tensors) and the first channel shown (:attr:`channels`): its shape and range, 16
+    channels (:func:`render_channels`) and a histogram of its values (:attr:`histogram`)."""
+
+    def __init__(self, raw: RawOutputs) -> None:
+        self.raw = raw
+        names = list(raw.taps)
+        self.layer = widgets.Dropdown(options=names, value=names[0], description="layer")
+        self.row = widgets.IntSlider(value=0, min=0, max=99, description="row (stage 2)")
+        self.channels = widgets.IntSlider(
+            value=0, min=0, max=1008, step=16, description="channels from"
+        )
+        self.info = widgets.Label()
+        self.view, self.histogram = widgets.Image(format="png"), widgets.Image(format="png")
+        self.errors = widgets.Output()
+        self.update()
+        for control in (self.layer, self.row, self.channels):
+            control.observe(loud(self.update, self.errors), names="value")
+        self.widget = widgets.VBox(
+            [self.layer, self.row, self.channels, self.info, self.view, self.histogram, self.errors]
+        )
+
+    def update(self, _change: Any = None) -> None:
+        """Render the chosen layer's channels and histogram."""
+        tensor = self.raw.taps[self.layer.value]
+        count = len(as_channels(tensor, self.row.value))
+        self.info.value = layer_summary(self.layer.value, tensor)
+        start = min(self.channels.value, max(0, count - 1))
+        self.view.value = to_png(render_channels(tensor, self.row.value, start))
+        self.histogram.value = to_png(render_histogram(tensor))
+
+
+def layer_explorer(raw: RawOutputs) -> LayerExplorer:
+    """A :class:`LayerExplorer` of ``raw``'s tapped layers."""
+    return LayerExplorer(raw)
+
+
+class ProposalExplorer(Explorer):
+    """Choose a proposal (:attr:`proposal`): its anchor, box and refined box on the image, its
+    crop (:func:`render_proposal`) and the numbers of each stage (:attr:`info`)."""
+
+    def __init__(
+        self,
+        image: np.ndarray,
+        traces: Sequence[ProposalTrace],
+        crops: np.ndarray,
+        labels: Sequence[str],
+    ) -> None:
+        self.image, self.traces, self.crops, self.labels = image, traces, crops, labels
+        self.proposal = widgets.IntSlider(
+            value=0, min=0, max=len(traces) - 1, description="proposal"
+        )
+        self.view, self.info = widgets.Image(format="png"), widgets.HTML()
+        self.errors = widgets.Output()
+        self.update()
+        self.proposal.observe(loud(self.update, self.errors), names="value")
+        self.widget = widgets.VBox([self.proposal, self.view, self.info, self.errors])
+
+    def update(self, _change: Any = None) -> None:
+        """Render the chosen proposal and its numbers."""
+        trace = self.traces[self.proposal.value]
+        self.view.value = to_png(render_proposal(self.image, trace, self.crops[trace.index]))
+        best = int(np.argmax(trace.class_scores))
+        detections = trace.detection_rows or "none"
+        self.info.value = (
+            f"objectness {trace.objectness:.3f}; best class {label_of(self.labels, best)} "
+            f"{trace.class_scores[best]:.3f}; detections from it: {detections}"
+        )
+
+
+def proposal_explorer(
+    image: np.ndarray, traces: Sequence[ProposalTrace], crops: np.ndarray, labels: Sequence[str]
+) -> ProposalExplorer:
+    """A :class:`ProposalExplorer` (``traces`` from :func:`.decode.trace_proposal`, ``crops``
+    the ``CropAndResize`` tap)."""
+    return ProposalExplorer(image, traces, crops, labels)

@@ -180,3 +180,56 @@ def test_box_masks_need_the_feature_map(shapes_probe):
     model, _, raw = shapes_probe
     with pytest.raises(ValueError, match="mask_branch='kept'"):
         model.box_masks(raw, np.array([[0, 0, 10, 10]]))
+
+
+def test_render_channels_lays_out_a_grid_scaled_per_channel():
+    tensor = np.zeros((1, 5, 8, 10), np.float32)
+    tensor[0, 1, :, 5:] = 3.0  # right half bright
+    grid = widgets.render_channels(tensor, count=4, columns=2)
+    scale = 6  # 8 px high, scaled to at least 48
+    assert grid.shape == (2 * (8 * scale + 4), 2 * (10 * scale + 4), 3)
+    cell = grid[2 : 2 + 8 * scale, 10 * scale + 4 + 2 : 2 * (10 * scale + 4) - 2]  # channel 1
+    assert not np.array_equal(cell[:, 0], cell[:, -1])  # dark left, bright right
+    flat = widgets.render_channels(np.arange(12, dtype=np.float32).reshape(1, 12))
+    assert flat.shape[0] > 0 and widgets.as_channels(np.zeros((3, 7, 4))).shape == (1, 21, 4)
+    assert widgets.as_channels(tensor, item=9).shape == (5, 8, 10)  # last row, not an error
+
+
+def test_render_histogram_bars_follow_the_values():
+    low = widgets.render_histogram(np.zeros(100), bins=4, size=(50, 40))
+    assert low.shape == (50, 40, 3)
+    assert (low[:, :10] != 255).any() or (low[:, 20:30] != 255).any()
+    spread = widgets.render_histogram(np.arange(100.0), bins=4, size=(50, 40))
+    assert (spread != 255).any(axis=2).sum() > (low != 255).any(axis=2).sum()
+    assert "shape (2, 3)" in widgets.layer_summary("x", np.zeros((2, 3)))
+
+
+def _trace(index=0):
+    from maskrcnn_tutorial.decode import ProposalTrace
+
+    box = np.array([0.1, 0.1, 0.5, 0.5], np.float32)
+    return ProposalTrace(index, box, 0.9, box + 0.05, np.array([0.2, 0.7, 0.1]),
+                         np.stack([box, box + 0.1, box]), [0])  # fmt: skip
+
+
+def test_render_proposal_draws_the_boxes_and_the_crop(image):
+    crop = np.random.default_rng(0).random((4, 14, 14)).astype(np.float32)
+    picture = widgets.render_proposal(image, _trace(), crop)
+    assert picture.shape[0] == image.shape[0] and picture.shape[1] > image.shape[1]
+    drawn = picture[:, : image.shape[1]]
+    assert (drawn == (0, 220, 0)).all(axis=2).any()  # the refined box of class 1
+    assert (drawn == (0, 255, 255)).all(axis=2).any()  # the proposal
+
+
+def test_layer_and_proposal_explorers_rerender(image):
+    raw = make_raw([[1, 0.9, 0.1, 0.1, 0.5, 0.5]])
+    raw.taps = {"a": np.random.default_rng(1).random((1, 20, 6, 6)), "b": np.ones((2, 3))}
+    box = widgets.layer_explorer(raw)
+    before = box.view.value
+    box.layer.value = "b"
+    assert box.view.value != before
+    crops = np.random.default_rng(2).random((2, 4, 14, 14)).astype(np.float32)
+    explorer = widgets.proposal_explorer(image, [_trace(0), _trace(1)], crops, LABELS)
+    before = explorer.view.value
+    explorer.proposal.value = 1
+    assert explorer.view.value != before

@@ -22,7 +22,7 @@ PACKAGES = (
     ("numpy", "arrays"),
     ("ipywidgets", "the notebooks' sliders"),
     ("matplotlib", "the notebooks' pictures"),
-    ("pycocotools", "notebook 07's COCO AP"),
+    ("pycocotools", "notebook 08's COCO AP"),
     ("jupyterlab", "the notebooks (make lab)"),
     ("voila", "the classroom app"),
 )

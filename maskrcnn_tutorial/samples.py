@@ -18,7 +18,7 @@ import numpy as np
 from .scenes import EVAL_SEED_START, make_scene
 
 #: Held-out scene seeds shown by the notebooks (never used in training). The first is the lead
-#: scene of notebooks 00 to 05: five objects the model gets right, two touching stars and two
+#: scene of notebooks 00 to 06: five objects the model gets right, two touching stars and two
 #: touching circles each separated into their own detections (the article's two sheep).
 SCENE_SEEDS: tuple[int, ...] = (EVAL_SEED_START + 399, EVAL_SEED_START + 284, EVAL_SEED_START + 356)
 

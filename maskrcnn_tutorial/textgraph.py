@@ -113,3 +113,14 @@ def read_text_graph(path: str | Path) -> dict[str, Node]:
     if not path.is_file():
         raise UserError(f"text graph {path} not found; fetch the model again")
     return parse_text_graph(path.read_text())
+
+
+def external_inputs(nodes: dict[str, Node]) -> list[str]:
+    """Inputs the graph reads but does not define, in first-use order: the constants that
+    ``readNetFromTensorflow`` looks up in the weights file (control inputs ``^...`` excluded)."""
+    seen: dict[str, None] = {}
+    for node in nodes.values():
+        for name in node.inputs:
+            if not name.startswith("^") and name not in nodes:
+                seen.setdefault(name)
+    return list(seen)

@@ -3,11 +3,15 @@ tested without running a network."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
 from maskrcnn_tutorial.inference import RawOutputs
+from tests.reference import standin_dir
 
 
 def make_raw(
@@ -49,6 +53,15 @@ def raw_two():
     masks[1, 2, :, :] = np.linspace(0, 1, 15)[None, :]  # a left-to-right ramp
     rows = [[1, 0.9, 0.05, 0.1, 0.45, 0.8], [2, 0.6, 0.5, 0.2, 0.95, 0.9]]
     return make_raw(rows, masks)
+
+
+@pytest.fixture(scope="session")
+def standin(tmp_path_factory) -> Path:
+    """A folder with the stand-in of the real network: ``frozen_inference_graph.pb`` and the
+    real text graph. Built once per session, or reused from ``$MASKRCNN_TUTORIAL_STANDIN_CACHE``
+    (``make test`` keeps it in ``.venv``); skipped where the real text graph is absent."""
+    root = os.environ.get("MASKRCNN_TUTORIAL_STANDIN_CACHE")
+    return standin_dir(Path(root) if root else tmp_path_factory.mktemp("standin"))
 
 
 @pytest.fixture(autouse=True)

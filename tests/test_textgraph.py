@@ -3,7 +3,8 @@ import pytest
 
 from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.models import get_spec
-from maskrcnn_tutorial.textgraph import parse_text_graph, read_text_graph
+from maskrcnn_tutorial.textgraph import external_inputs, parse_text_graph, read_text_graph
+from tests.reference import coco_text_graph
 
 TEXT = """
 node {
@@ -52,3 +53,12 @@ def test_a_missing_file_is_a_user_error(tmp_path):
 def test_garbage_is_refused():
     with pytest.raises(ValueError, match="cannot parse"):
         parse_text_graph('node { name: "a" op: "X" } } {{ "unterminated')
+
+
+def test_the_real_graph_reads_381_constants_from_the_weights_file():
+    nodes = read_text_graph(coco_text_graph())
+    assert len(nodes) == 346
+    external = external_inputs(nodes)
+    assert len(external) == len(set(external)) == 381
+    assert "^FirstStageFeatureExtractor/Assert/Assert" not in external
+    assert "Conv/weights" in external and "proposals" not in external

@@ -2,7 +2,8 @@
 
 Only what OpenCV's TensorFlow importer reads is supported: ``NodeDef`` with name, op, inputs and
 attributes whose values are strings, ints, floats, bools, data types, shapes, integer lists and
-tensors (float tensors as little-endian ``tensor_content``, int32 tensors as ``int_val``).
+tensors (float tensors as little-endian ``tensor_content``, float scalars as ``float_val``, int32
+tensors as ``int_val``).
 
 Field numbers (tensorflow/core/framework/*.proto): GraphDef.node=1; NodeDef name=1, op=2,
 input=3, attr=5 (map entry key=1, value=2); AttrValue list=1, s=2, i=3, f=4, b=5, type=6,
@@ -78,11 +79,11 @@ def _shape_bytes(dims: tuple[int, ...]) -> bytes:
 
 def _tensor_bytes(array: np.ndarray) -> bytes:
     if array.dtype.kind == "f":
-        data = np.ascontiguousarray(array, dtype="<f4")
+        data = np.ascontiguousarray(array, dtype="<f4").tobytes()
+        # OpenCV reads a scalar from float_val (packed fixed32), an array from tensor_content.
+        payload = _len_field(5, data) if array.ndim == 0 else _len_field(4, data)
         return (
-            _int_field(1, DTYPES["DT_FLOAT"])
-            + _len_field(2, _shape_bytes(array.shape))
-            + _len_field(4, data.tobytes())
+            _int_field(1, DTYPES["DT_FLOAT"]) + _len_field(2, _shape_bytes(array.shape)) + payload
         )
     packed = b"".join(_varint(int(v)) for v in array.reshape(-1))
     return (

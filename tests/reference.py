@@ -1,0 +1,39 @@
+"""Where the tests find ``../shared/reference`` (read in place, never copied into the project)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+COCO_PBTXT = REFERENCE / "mask_rcnn_inception_v2_coco_2018_01_28.pbtxt"
+
+
+def coco_text_graph() -> Path:
+    """The real model's text graph from ``../shared/reference``; skips the test where absent."""
+    if not COCO_PBTXT.is_file():
+        pytest.skip(f"the real text graph is not at {COCO_PBTXT} (../shared/reference is absent)")
+    return COCO_PBTXT
+
+
+def standin_dir(root: Path) -> Path:
+    """The stand-in of the real network (``python -m maskrcnn_tutorial.standin``) built from the
+    real text graph, under ``root``; reused while its inputs are unchanged (keyed by a hash of
+    the manifest, the generator's source, the graph and the OpenCV major version)."""
+    import hashlib
+
+    import cv2
+
+    from maskrcnn_tutorial import standin
+
+    graph = coco_text_graph()
+    package = Path(standin.__file__).parent
+    digest = hashlib.sha1(graph.read_bytes())
+    for source in sorted(package.glob("*.py")) + [package / "manifest.json"]:
+        digest.update(source.read_bytes())
+    digest.update(cv2.__version__.split(".")[0].encode())
+    folder = root / digest.hexdigest()[:16]
+    if not (folder / standin.WEIGHTS_NAME).is_file():
+        standin.write_standin(folder, graph)
+    return folder

@@ -1,0 +1,134 @@
+"""The stand-in of the real network: its manifest, its files and the structure of its outputs."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from maskrcnn_tutorial import standin as standin_pkg
+from maskrcnn_tutorial.inference import make_blob, read_net
+from maskrcnn_tutorial.standin.__main__ import main
+from maskrcnn_tutorial.standin.weights import calibration_images
+from maskrcnn_tutorial.textgraph import external_inputs, read_text_graph
+from tests.reference import coco_text_graph
+
+#: Learned values counted by the Open Model Zoo card (21.8 M) but stored once in the graph:
+#: the mask branch reuses the second stage's Mixed_5a-5c weights.
+MIXED_5_PREFIX = "SecondStageFeatureExtractor/InceptionV2/Mixed_5"
+
+
+def test_manifest_is_what_the_real_graph_derives():
+    assert standin_pkg.derive(coco_text_graph()) == standin_pkg.load()
+
+
+def test_manifest_names_every_constant_the_graph_reads_once():
+    constants = standin_pkg.load()
+    names = [c.name for c in constants]
+    assert len(names) == len(set(names)) == 381
+    assert names == external_inputs(read_text_graph(coco_text_graph()))
+    kinds = {c.role.split("/")[0] for c in constants}
+    assert kinds == {"kernel", "depthwise", "batchnorm", "bias", "dense", "fixed"}
+
+
+@pytest.mark.parametrize(
+    ("name", "shape"),
+    [
+        ("FirstStageFeatureExtractor/InceptionV2/Conv2d_1a_7x7/depthwise_weights", (7, 7, 3, 8)),
+        ("FirstStageFeatureExtractor/InceptionV2/Conv2d_1a_7x7/pointwise_weights", (1, 1, 24, 64)),
+        ("Conv/weights", (3, 3, 576, 512)),
+        ("FirstStageBoxPredictor/BoxEncodingPredictor/weights", (1, 1, 512, 48)),
+        ("FirstStageBoxPredictor/ClassPredictor/weights", (1, 1, 512, 24)),
+        ("SecondStageBoxPredictor/ClassPredictor/weights", (1024, 91)),
+        ("SecondStageBoxPredictor/BoxEncodingPredictor/weights", (1024, 360)),
+        ("SecondStageBoxPredictor/Conv/weights", (3, 3, 1024, 256)),
+        ("SecondStageBoxPredictor/Conv_1/weights", (3, 3, 256, 90)),
+        ("CropAndResize/crop_size", (2,)),
+    ],
+)
+def test_shapes_match_the_published_architecture(name, shape):
+    assert {c.name: c.shape for c in standin_pkg.load()}[name] == shape
+
+
+def test_parameter_count_and_the_published_21_8_million():
+    constants = standin_pkg.load()
+    count = standin_pkg.parameter_count(constants)
+    assert count == 15_904_125
+    mixed_5 = sum(c.size for c in constants if c.name.startswith(MIXED_5_PREFIX))
+    # Counting the mask branch's reused Mixed_5 blocks a second time gives the card's figure.
+    assert round((count + mixed_5) / 1e6, 1) == 21.8
+
+
+def test_the_same_seed_gives_the_same_bytes(standin, tmp_path):
+    again, _, _ = standin_pkg.write_standin(tmp_path, coco_text_graph())
+    assert again.read_bytes() == (standin / standin_pkg.WEIGHTS_NAME).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def outputs(standin):
+    """The stand-in's three outputs on a 1280 x 720 frame and two other sizes."""
+    net = read_net(str(standin / standin_pkg.WEIGHTS_NAME), str(standin / standin_pkg.GRAPH_NAME))
+    images = [cv2.resize(calibration_images(7)[0], (1280, 720))] + calibration_images(8)[1:3]
+    results = []
+    for image in images:
+        net.setInput(make_blob(image))
+        results.append(net.forward(["detection_out_final", "detection_masks", "detection_out"]))
+    return results
+
+
+def test_outputs_have_the_real_layouts(outputs):
+    for final, masks, proposals in outputs:
+        assert final.shape == (1, 1, 100, 7)
+        assert masks.shape == (100, 90, 15, 15)
+        assert proposals.shape == (1, 1, 100, 7)
+        assert set(np.unique(proposals[0, 0, :, 1])) == {1.0}
+
+
+def test_dozens_of_confident_detections_over_classes_and_sizes(outputs):
+    for final, _, _ in outputs:
+        rows = final.reshape(-1, 7)
+        kept = rows[rows[:, 2] > 0.5]
+        assert len(kept) >= 50
+        assert len(np.unique(kept[:, 1])) >= 3
+        areas = (kept[:, 5] - kept[:, 3]) * (kept[:, 6] - kept[:, 4])
+        assert areas.max() > 8 * areas.min()
+
+
+def test_masks_are_blobs_not_flat_tiles(outputs):
+    for final, masks, _ in outputs:
+        rows = final.reshape(-1, 7)
+        kept = np.flatnonzero(rows[:, 2] > 0.5)
+        used = masks[kept, rows[kept, 1].astype(int)]
+        inside = (used > 0.5).mean(axis=(1, 2))
+        mixed = (inside > 0.1) & (inside < 0.9)
+        assert mixed.mean() > 0.5  # most masks have both foreground and background
+
+
+def test_command_line_writes_both_files_and_counts_parameters(tmp_path, capsys):
+    assert main([str(tmp_path / "out"), "--graph", str(coco_text_graph())]) == 0
+    out = capsys.readouterr().out
+    assert "15,904,125 parameters" in out and "not a trained model" in out
+    assert (tmp_path / "out" / standin_pkg.WEIGHTS_NAME).stat().st_size > 60_000_000
+    assert (tmp_path / "out" / standin_pkg.GRAPH_NAME).read_bytes() == (
+        coco_text_graph().read_bytes()
+    )
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["{tmp}/x", "--graph", "{tmp}/missing.pbtxt"], "does not exist"),
+        (["--graph", "{graph}"], "give the folder"),
+        (["{tmp}/file", "--graph", "{graph}"], "is not a folder"),
+        (["{tmp}/x", "--graph", "{graph}", "--seed", "-1"], "--seed"),
+        (["{tmp}/x", "--graph", "{tmp}/file"], "is not the Mask R-CNN"),
+    ],
+)
+def test_command_line_errors(args, expected, tmp_path, capsys):
+    (tmp_path / "file").write_text('node { name: "a" op: "Conv2D" input: "b" input: "w" }\n')
+    values = {"tmp": tmp_path, "graph": coco_text_graph()}
+    assert main([a.format(**values) for a in args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and expected in err and err.count("\n") == 1
+    assert not (tmp_path / "x" / standin_pkg.WEIGHTS_NAME).exists()

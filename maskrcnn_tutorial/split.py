@@ -5,7 +5,8 @@ second-stage feature extractor run again, the mask head's convolutions, the sigm
 all 100 rows of ``detection_out_final``, even the ones post-processing throws away. On the
 real COCO model that branch is about half of the forward pass.
 
-:func:`split_graph` rewrites the text graph (parsed here, never edited by hand) into two:
+:func:`split_graph` rewrites the text graph in code (read with :mod:`.textgraph`; every node
+block is carried over exactly as written, only the mask crop's two inputs change) into two:
 
 - the *detector*: everything ``detection_out_final`` and ``detection_out`` need. It also
   hands out the feature map the mask branch crops from (an existing layer, asked for by name);
@@ -19,6 +20,7 @@ name the same weight constants, and the weights file is read by name.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,7 +107,7 @@ def placeholder(name: str) -> str:
 
 def rewire(block: str, inputs: dict[int, str]) -> str:
     """A node block whose ``input`` number i (0-based) reads ``inputs[i]`` instead."""
-    count = iter(range(10**9))
+    count = itertools.count()
 
     def swap(match: re.Match) -> str:
         index = next(count)

@@ -1,25 +1,30 @@
 """The text graph cut in two (detector + mask head) gives the full graph's results.
 
 The cut is checked on both text graphs (the real one read in place from ../shared/reference);
-parity of the results on ``shapes``, over several scenes and thresholds.
+parity of the results on ``shapes`` and on the stand-in of the real COCO network (its real text
+graph with generated weights, :mod:`maskrcnn_tutorial.standin`), over several pictures and
+thresholds.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 
 from maskrcnn_tutorial import split
+from maskrcnn_tutorial import standin as standin_pkg
 from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.inference import Model
-from maskrcnn_tutorial.models import get_spec, load_model
+from maskrcnn_tutorial.models import coco_spec, get_spec, load_model
 from maskrcnn_tutorial.postprocess import postprocess
+from maskrcnn_tutorial.samples import sample_image
 from maskrcnn_tutorial.scenes import make_scene
-from maskrcnn_tutorial.textgraph import Node, parse_text_graph
+from maskrcnn_tutorial.textgraph import external_inputs, parse_text_graph
 
-from .test_anatomy import REAL_GRAPH
+from .reference import coco_text_graph
 
 TOLERANCE = 1e-5
 
@@ -29,21 +34,11 @@ def shapes():
     return load_model("shapes")
 
 
-def coco_text_graph() -> Path:
-    """The real model's text graph, read in place; skips the test where it is absent."""
-    if not REAL_GRAPH.is_file():
-        pytest.skip(f"the real text graph is not at {REAL_GRAPH} (../shared/reference is absent)")
-    return REAL_GRAPH
-
-
-def weights_read(nodes: dict[str, Node]) -> set[str]:
-    """Inputs a graph reads but does not define: the constants read from the weights file."""
-    return {
-        split.source_of(name)
-        for node in nodes.values()
-        for name in node.inputs
-        if not name.startswith("^") and split.source_of(name) not in nodes
-    }
+@pytest.fixture(scope="module")
+def coco(standin):
+    """The stand-in of the real COCO network, loaded as the fetched model would be."""
+    weights, graph = standin / standin_pkg.WEIGHTS_NAME, standin / standin_pkg.GRAPH_NAME
+    return Model.load(replace(coco_spec(), weights=weights, config=graph))
 
 
 def check_cut(config) -> split.SplitGraph:
@@ -73,7 +68,8 @@ def check_cut(config) -> split.SplitGraph:
     ]
     assert len(changed) == 3  # the two placeholders and the crop
     # the detector reads no weight the full graph does not, nor does the head
-    assert weights_read(detector) | weights_read(head) == weights_read(original)
+    both = set(external_inputs(detector)) | set(external_inputs(head))
+    assert both == set(external_inputs(original))
     return cut
 
 
@@ -89,7 +85,7 @@ def test_cut_of_the_real_coco_graph():
     head = parse_text_graph(cut.mask_head)
     # the mask branch: the 19 reused Mixed_5a-5c convolutions and the mask head's two
     assert sum(node.op == "Conv2D" for node in head.values()) == 21
-    weights = weights_read(head)
+    weights = set(external_inputs(head))
     assert sum(name.startswith("SecondStageFeatureExtractor/") for name in weights) == 19 * 5
     mask_head = {"SecondStageBoxPredictor/Conv/weights", "SecondStageBoxPredictor/Conv_1/weights"}
     assert mask_head <= weights
@@ -150,6 +146,17 @@ def test_shapes_kept_masks_equal_the_full_pass(shapes, seed):
     # 0 (every row with a score), the tutorial's 0.5, between two kept scores, above all
     middle = float(np.sort(scores[scores > 0])[len(scores[scores > 0]) // 2]) - 1e-4
     assert compare(shapes, image, [0.0, 0.5, middle, 1.0]) > 0
+
+
+@pytest.mark.parametrize("picture", ["photo 0", "photo 1", "scene"])
+def test_coco_standin_kept_masks_equal_the_full_pass(coco, picture):
+    if picture == "scene":  # distinct scores: thresholds between kept rows
+        image = cv2.resize(make_scene(1_000_050).image, (320, 240))
+        thresholds = [0.0, 0.5, 0.9, 1.0]
+    else:  # photos: many scores tie at 1.0 on the stand-in, so every row or none
+        image = cv2.resize(sample_image("coco", int(picture[-1]))[1], (320, 240))
+        thresholds = [0.0, 1.0]
+    assert compare(coco, image, thresholds) > 0
 
 
 def test_no_kept_row_runs_no_mask_branch(shapes):

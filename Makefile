@@ -8,6 +8,10 @@ STAMP := $(VENV)/.installed
 # The newest OpenCV 4.x, installed beside the default 5.x so the unit tests run on both.
 CV4_VERSION := 4.14.0.94
 CV4 := $(VENV)/opencv4
+# The training tests (PyTorch mirror against OpenCV) need torch, the `train` extra: installed for
+# the tests only, so `make demo` and `make lab` stay light. Where pip finds a CPU wheel (a local
+# wheelhouse) it is ~190 MB; PyPI's own Linux wheel brings the CUDA libraries (several GB).
+TRAIN := $(VENV)/.train-installed
 PYTEST := $(BIN)/python -m pytest
 
 .PHONY: demo check test lint unit unit-cv4 notebooks run-notebooks bench lab clean
@@ -16,6 +20,10 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "error: Python 3.10+ is needed; set PYTHON=python3.x")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -e '.[test,notebooks]'
+	@touch $@
+
+$(TRAIN): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[train]'
 	@touch $@
 
 $(CV4)/.installed: $(STAMP)
@@ -35,10 +43,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check maskrcnn_tutorial tests benchmarks notebooks
 	$(BIN)/ruff format --check maskrcnn_tutorial tests benchmarks notebooks
 
-unit: $(STAMP)
+unit: $(TRAIN)
 	$(PYTEST) tests
 
-unit-cv4: $(CV4)/.installed
+unit-cv4: $(CV4)/.installed $(TRAIN)
 	PYTHONPATH=$(CV4) $(PYTEST) tests -p no:cacheprovider -m "not browser"
 
 notebooks: $(STAMP)

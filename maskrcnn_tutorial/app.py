@@ -22,7 +22,7 @@ import numpy as np
 
 from . import models, samples
 from .errors import UserError
-from .images import to_bgr8
+from .images import decode_image
 from .inference import RawOutputs
 from .server import MASK_BRANCH_ENV, MODEL_ENV
 from .widgets import (
@@ -45,6 +45,9 @@ FIRST_STEP = (
 
 #: Largest upload accepted, in bytes.
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+#: Largest upload accepted, in pixels (as its header declares them, checked before decoding):
+#: a small PNG can declare 30000 x 30000 pixels and take gigabytes once decoded.
+MAX_PIXELS = 40_000_000
 
 
 class Segmenter(Protocol):
@@ -74,22 +77,18 @@ def shrink(image: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
 
 
 def decode_upload(content: bytes, name: str = "the upload") -> np.ndarray:
-    """An uploaded file's bytes as a BGR uint8 image (scaled to :data:`MAX_SIDE`).
+    """An uploaded file's bytes as an upright BGR uint8 image, scaled to :data:`MAX_SIDE`.
 
-    Anything that is not a picture OpenCV can decode is a :class:`UserError` whose message
-    is shown in the app.
+    The same decoding as the command line (:func:`.images.decode_image`), with two limits
+    first: :data:`MAX_UPLOAD_BYTES` and :data:`MAX_PIXELS` (read from the header, before
+    decoding). Anything that is not a picture is a :class:`UserError` shown in the app.
     """
-    if len(content) == 0:
-        raise UserError(f"{name} is empty (0 bytes); upload a PNG or JPEG picture")
     if len(content) > MAX_UPLOAD_BYTES:
         raise UserError(
             f"{name} is too large ({len(content) // 2**20} MB); upload a picture under "
             f"{MAX_UPLOAD_BYTES // 2**20} MB"
         )
-    image = cv2.imdecode(np.frombuffer(content, np.uint8), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise UserError(f"cannot read {name}: not a picture, or damaged; upload a PNG or JPEG")
-    return shrink(to_bgr8(image))
+    return shrink(decode_image(content, name, max_pixels=MAX_PIXELS))
 
 
 def message(text: str, error: bool = False) -> str:

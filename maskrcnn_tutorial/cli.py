@@ -6,19 +6,30 @@ Every problem the user can fix ends as one ``error: ...`` line on stderr and exi
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
+import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import models
 from .draw import COLOR_MODES
 from .errors import UserError
-from .files import check_writable
+from .files import check_outputs, staged
 from .images import write_image
 from .inference import MASK_BRANCHES
 from .postprocess import DEFAULT_CONF_THRESHOLD, DEFAULT_MASK_THRESHOLD, check_threshold
 from .results import format_detections, frame_record, write_json, write_raw
+from .scenes import EVAL_SEED_START
+
+#: Highest camera number accepted (OpenCV reads larger numbers as a backend and crashes on some).
+MAX_CAMERA = 99
+#: Largest seed or frame count (numpy's seeds and OpenCV's counts are 64-bit).
+MAX_INT = 2**63 - 1
 
 
 class Parser(argparse.ArgumentParser):
@@ -26,6 +37,22 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UserError(f"{message}; see '{self.prog} --help'")
+
+
+def int_range(low: int, high: int) -> Callable[[str], int]:
+    """argparse type for a whole number in [low, high], checked while parsing."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
 
 
 def unit_interval(text: str) -> float:
@@ -75,13 +102,6 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 # --- segment ----------------------------------------------------------------------------------
 
 
-def check_outputs(*paths: Path | None) -> None:
-    """Refuse unwritable output paths (``None``: not asked for) before any work is done."""
-    for path in paths:
-        if path is not None:
-            check_writable(path)
-
-
 def load(args: argparse.Namespace) -> models.Model:
     """The model the user asked for (or the default, announced), on the requested target."""
     if args.model is None and (notice := models.default_model_notice()):
@@ -96,10 +116,13 @@ def cmd_segment(args: argparse.Namespace) -> int:
     """Segment an image, a video or a camera's frames."""
     from .video import open_source
 
-    check_outputs(args.out, args.json, args.raw)
+    inputs = {"INPUT": args.input} if args.input else {}
+    check_outputs({"--out": args.out, "--json": args.json, "--raw": args.raw}, inputs)
     source = open_source(args.input, args.webcam)
     if source.is_video and args.raw:
         raise UserError("--raw saves one image's outputs; drop it for a video or a camera")
+    if args.out:
+        check_out_format(args.out, source.is_video)
     model = load(args)
     options = {
         "conf_threshold": args.conf,
@@ -112,6 +135,28 @@ def cmd_segment(args: argparse.Namespace) -> int:
     if source.is_video:
         return segment_video(model, source, args, options)
     return segment_image(model, source, args, options)
+
+
+def check_out_format(path: Path, video: bool) -> None:
+    """Refuse an ``--out`` extension that cannot hold the result, before any inference."""
+    from .video import FOURCC
+
+    if video and path.suffix.lower() not in FOURCC:
+        raise UserError(
+            f"--out {path}: a video is written as {', '.join(FOURCC)}; change the extension"
+        )
+    if not video and not cv2_can_write(path):
+        raise UserError(f"--out {path}: cannot write an image as {path.suffix!r}; use .png or .jpg")
+
+
+def cv2_can_write(path: Path) -> bool:
+    """True when OpenCV has an encoder for ``path``'s extension."""
+    import cv2
+
+    try:
+        return bool(path.suffix) and cv2.haveImageWriter(f"x{path.suffix}")
+    except cv2.error:
+        return False
 
 
 def segment_image(model, source, args: argparse.Namespace, options: dict) -> int:
@@ -185,7 +230,8 @@ def cmd_scene(args: argparse.Namespace) -> int:
     """Write a synthetic scene (and optionally its ground truth)."""
     from .scenes import make_scene, scene_truth
 
-    check_outputs(args.out, args.truth)
+    check_outputs({"--out": args.out, "--truth": args.truth})
+    check_out_format(args.out, video=False)
     scene = make_scene(args.seed)
     write_image(args.out, scene.image)
     print(f"scene {args.seed}: {len(scene.class_ids)} objects -> {args.out}")
@@ -199,9 +245,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """COCO-style box and mask AP on held-out synthetic scenes."""
     from .evaluate import evaluate, format_report
 
-    check_outputs(args.json)
-    if args.images < 1:
-        raise UserError("--images must be at least 1")
+    check_outputs({"--json": args.json})
     report = evaluate(
         args.model or "shapes", images=args.images, seed=args.seed, progress=not args.quiet
     )
@@ -233,13 +277,18 @@ def cmd_app(args: argparse.Namespace) -> int:
 def build_parser() -> Parser:
     parser = Parser(prog="maskrcnn-tutorial", description=__doc__.splitlines()[0])
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-
-    sub.add_parser("models", help="list the models and where their files are").set_defaults(
-        func=cmd_models
+    # --quiet is accepted after the subcommand too; SUPPRESS keeps a subcommand's default from
+    # overwriting a --quiet given before it
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars"
     )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    add = functools.partial(sub.add_parser, parents=[common])
 
-    fetch = sub.add_parser("fetch", help="download the real COCO model (or install a tarball)")
+    add("models", help="list the models and where their files are").set_defaults(func=cmd_models)
+
+    fetch = add("fetch", help="download the real COCO model (or install a tarball)")
     fetch.add_argument("name", choices=["coco"], help="the model to fetch")
     fetch.add_argument(
         "--from",
@@ -256,9 +305,14 @@ def build_parser() -> Parser:
     )
     fetch.set_defaults(func=cmd_fetch)
 
-    seg = sub.add_parser("segment", help="segment an image, a video or a camera")
+    seg = add("segment", help="segment an image, a video or a camera")
     seg.add_argument("input", nargs="?", help="image or video file")
-    seg.add_argument("--webcam", type=int, metavar="N", help="read camera N instead of a file")
+    seg.add_argument(
+        "--webcam",
+        type=int_range(0, MAX_CAMERA),
+        metavar="N",
+        help="read camera N instead of a file",
+    )
     seg.add_argument("--model", help="model name (default: coco if fetched, else shapes)")
     seg.add_argument(
         "--conf",
@@ -291,24 +345,38 @@ def build_parser() -> Parser:
     seg.add_argument("--out", type=Path, help="annotated image or video (.avi/.mp4)")
     seg.add_argument("--json", type=Path, help="detections as JSON (COCO RLE masks)")
     seg.add_argument("--raw", type=Path, help="raw network outputs as .npz (images only)")
-    seg.add_argument("--max-frames", type=int, metavar="N", help="stop a video after N frames")
+    seg.add_argument(
+        "--max-frames",
+        type=int_range(1, MAX_INT),
+        metavar="N",
+        help="stop a video after N frames (default: all)",
+    )
     seg.set_defaults(func=cmd_segment)
 
-    scene = sub.add_parser("scene", help="write a synthetic scene and its ground truth")
-    scene.add_argument("--seed", type=int, required=True, help="scene number")
+    scene = add("scene", help="write a synthetic scene and its ground truth")
+    scene.add_argument(
+        "--seed", type=int_range(0, MAX_INT), required=True, help="scene number (>= 0)"
+    )
     scene.add_argument("--out", type=Path, required=True, help="image file to write")
     scene.add_argument("--truth", type=Path, help="ground truth as JSON (COCO RLE masks)")
     scene.set_defaults(func=cmd_scene)
 
-    ev = sub.add_parser("evaluate", help="COCO box and mask AP on held-out scenes")
+    ev = add("evaluate", help="COCO box and mask AP on held-out scenes")
     ev.add_argument("--model", help="model name (default shapes)")
-    ev.add_argument("--images", type=int, default=200, help="number of scenes")
-    ev.add_argument("--seed", type=int, default=1_000_000, help="first scene (>= 1000000)")
+    ev.add_argument("--images", type=int_range(1, 1_000_000), default=200, help="number of scenes")
+    ev.add_argument(
+        "--seed",
+        type=int_range(EVAL_SEED_START, MAX_INT),
+        default=EVAL_SEED_START,
+        help="first scene (>= %(default)s)",
+    )
     ev.add_argument("--json", type=Path, help="write the figures as JSON")
     ev.set_defaults(func=cmd_evaluate)
 
-    app = sub.add_parser("app", help="serve the explorer for a classroom (Voila, no code cells)")
-    app.add_argument("--port", type=int, default=8866, help="port (default %(default)s)")
+    app = add("app", help="serve the explorer for a classroom (Voila, no code cells)")
+    app.add_argument(
+        "--port", type=int_range(1, 65535), default=8866, help="port (default %(default)s)"
+    )
     app.add_argument(
         "--ip",
         default="127.0.0.1",
@@ -325,9 +393,7 @@ def build_parser() -> Parser:
     )
     app.set_defaults(func=cmd_app)
 
-    doctor = sub.add_parser(
-        "doctor", help="check this laptop for the workshop (one line per check)"
-    )
+    doctor = add("doctor", help="check this laptop for the workshop (one line per check)")
     doctor.add_argument("--coco", action="store_true", help="also require the real COCO model")
     doctor.set_defaults(func=cmd_doctor)
     return parser
@@ -346,19 +412,82 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the program is, so cleanup runs as for Ctrl+C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_interrupted(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
+
+
+class PipeSafeStdout:
+    """stdout that stops writing, quietly, once the reader has gone (``| head -1``); the
+    command carries on and writes its files."""
+
+    def __init__(self, stream) -> None:
+        self.stream, self.closed_pipe = stream, False
+
+    def write(self, text: str) -> int:
+        if not self.closed_pipe:
+            try:
+                return self.stream.write(text)
+            except BrokenPipeError:
+                self._close()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.closed_pipe:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._close()
+
+    def _close(self) -> None:
+        self.closed_pipe = True
+        # later writes by the interpreter (its flush at exit) go nowhere instead of failing
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status.
+
+    SIGTERM and SIGHUP end it like Ctrl+C: temporary files are removed, nothing is half-written.
+    """
+    previous = {}
+    if threading.current_thread() is threading.main_thread():  # only there can it catch signals
+        previous = {
+            signum: signal.signal(signum, _raise_interrupted)
+            for signum in (signal.SIGTERM, signal.SIGHUP)
+        }
+    stdout, sys.stdout = sys.stdout, PipeSafeStdout(sys.stdout)
     try:
         args = build_parser().parse_args(argv)
         if args.command == "segment" and (args.input is None) == (args.webcam is None):
             raise UserError("give either an INPUT file or --webcam N; see 'segment --help'")
-        return args.func(args)
+        with staged():
+            status = args.func(args)
+        sys.stdout.flush()
+        return status
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("error: interrupted; nothing was written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        what = "interrupted" if signum == signal.SIGINT else f"stopped by {exc}"
+        print(f"error: {what}; nothing was written", file=sys.stderr)
+        return 128 + int(signum)
+    finally:
+        sys.stdout = stdout
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":

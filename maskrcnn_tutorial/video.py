@@ -7,7 +7,6 @@ the camera path is the video-file path with another argument.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +15,10 @@ import cv2
 import numpy as np
 
 from .errors import UserError
-from .files import check_readable, check_writable, temp_beside
-from .images import read_image, to_bgr8
+from .files import check_readable, check_writable, land, reason, target, temp_beside
+from .images import image_format, read_image, to_bgr8
+from .quiet import native_stderr_silenced
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 FOURCC = {".avi": "MJPG", ".mp4": "mp4v", ".mkv": "MJPG"}
 
 
@@ -53,25 +52,33 @@ def image_source(path: str | Path) -> FrameSource:
 
 def capture_source(target: str | int, kind: str, opener: Callable | None = None) -> FrameSource:
     """Frames from ``cv2.VideoCapture(target)``: a video file path or a camera index."""
-    capture = (opener or cv2.VideoCapture)(target)
-    if not capture.isOpened():
+    with native_stderr_silenced():  # FFmpeg's own lines would come before our error
+        capture = (opener or cv2.VideoCapture)(target)
+        opened = capture.isOpened()
+    unreadable = (
+        f"cannot open camera {target}; check that it is connected and free"
+        if kind == "webcam"
+        else f"cannot decode {target}: not an image, nor a video OpenCV can read (or damaged); "
+        "pass a PNG, a JPEG or a video file"
+    )
+    if not opened:
         capture.release()
-        what = f"camera {target}" if kind == "webcam" else f"video {target}"
-        fix = "check that it is connected and free" if kind == "webcam" else "pass a readable video"
-        raise UserError(f"cannot open {what}; {fix}")
+        raise UserError(unreadable)
     fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
     count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if kind == "video" else 0
-    ok, first = capture.read()
+    with native_stderr_silenced():
+        ok, first = capture.read()
     if not ok or first is None:
         capture.release()
-        raise UserError(f"{target} has no readable frames; pass a valid video")
+        raise UserError(unreadable if kind == "video" else f"camera {target} gives no frames")
 
     def frames() -> Iterator[np.ndarray]:
         frame = first
         try:
             while frame is not None:
                 yield to_bgr8(frame)
-                ok, frame = capture.read()
+                with native_stderr_silenced():
+                    ok, frame = capture.read()
                 frame = frame if ok else None
         finally:
             capture.release()
@@ -82,19 +89,26 @@ def capture_source(target: str | int, kind: str, opener: Callable | None = None)
 
 
 def open_source(path: str | Path | None = None, webcam: int | None = None) -> FrameSource:
-    """An image or video file by path, or camera ``webcam`` by index."""
+    """An image or video file by path, or camera ``webcam`` by index.
+
+    A file is an image when its content says so (:func:`.images.image_format`), whatever its
+    extension; everything else is opened as a video.
+    """
     if webcam is not None:
         return capture_source(int(webcam), "webcam")
     if path is None:
         raise UserError("no input given; pass an image or video file, or --webcam N")
     path = check_readable(Path(path))
-    if path.suffix.lower() in IMAGE_SUFFIXES:
+    with open(path, "rb") as file:
+        head = file.read(16)
+    if image_format(head) is not None:
         return image_source(path)
     return capture_source(str(path), "video")
 
 
 class VideoWriter:
-    """Write frames to a temporary file beside ``path``; move it into place on :meth:`close`.
+    """Write frames to a temporary file beside ``path``; move it into place on :meth:`close`,
+    once every frame is known to be in the file.
 
     Used as a context manager, an exception discards the partial file.
     """
@@ -104,11 +118,17 @@ class VideoWriter:
         suffix = self.path.suffix.lower()
         if suffix not in FOURCC:
             raise UserError(f"cannot write video as {suffix!r}; use one of {', '.join(FOURCC)}")
-        self.temp = temp_beside(self.path, suffix)
+        self.target = target(self.path)
+        try:
+            self.temp = temp_beside(self.target, suffix)
+        except OSError as exc:
+            raise UserError(f"cannot write {self.path}: {reason(exc)}") from None
         self.size = size
         fourcc = cv2.VideoWriter_fourcc(*FOURCC[suffix])
-        self.writer = cv2.VideoWriter(str(self.temp), fourcc, fps if fps > 0 else 25.0, size)
-        if not self.writer.isOpened():
+        with native_stderr_silenced():
+            self.writer = cv2.VideoWriter(str(self.temp), fourcc, fps if fps > 0 else 25.0, size)
+            opened = self.writer.isOpened()
+        if not opened:
             self.temp.unlink(missing_ok=True)
             raise UserError(f"OpenCV cannot write {suffix} video here; try --out with .avi")
         self.frames = 0
@@ -121,9 +141,20 @@ class VideoWriter:
         self.frames += 1
 
     def close(self) -> Path:
-        """Finish the file and rename it into place."""
+        """Finish the file, check that every frame reads back, and rename it into place.
+
+        OpenCV's writer reports no errors: a full disk would otherwise leave a video with only
+        its first frames, and the command would claim success.
+        """
         self.writer.release()
-        os.replace(self.temp, self.path)
+        readable = count_frames(self.temp)
+        if readable != self.frames:
+            self.temp.unlink(missing_ok=True)
+            raise UserError(
+                f"cannot write {self.path}: only {readable} of {self.frames} frames could be "
+                "read back (is the disk full?); nothing was written"
+            )
+        land(self.temp, self.target)
         return self.path
 
     def discard(self) -> None:
@@ -139,3 +170,14 @@ class VideoWriter:
             self.close()
         else:
             self.discard()
+
+
+def count_frames(path: Path) -> int:
+    """How many frames of the video at ``path`` can be read (grabbed, not decoded)."""
+    with native_stderr_silenced():
+        capture = cv2.VideoCapture(str(path))
+        count = 0
+        while capture.isOpened() and capture.grab():
+            count += 1
+        capture.release()
+    return count

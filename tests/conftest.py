@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from maskrcnn_tutorial.inference import RawOutputs
+from maskrcnn_tutorial.scenes import make_clip, make_scene
 from tests.reference import standin_dir
 
 
@@ -70,3 +71,24 @@ def empty_model_cache(tmp_path_factory, monkeypatch):
     cache = tmp_path_factory.mktemp("model-cache")
     monkeypatch.setenv("MASKRCNN_TUTORIAL_CACHE", str(cache))
     return cache
+
+
+@pytest.fixture(scope="session")
+def scene_file(tmp_path_factory):
+    """A synthetic scene as a PNG file."""
+    path = tmp_path_factory.mktemp("input") / "scene.png"
+    cv2.imwrite(str(path), make_scene(1_000_123).image)
+    return path
+
+
+@pytest.fixture(scope="session")
+def clip_file(tmp_path_factory):
+    """A four-frame MJPG clip of synthetic scenes."""
+    path = tmp_path_factory.mktemp("input") / "clip.avi"
+    frames = [s.image for s in make_clip(1_000_007, 4)]
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5.0, (width, height))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path

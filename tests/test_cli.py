@@ -10,26 +10,7 @@ import pytest
 
 from maskrcnn_tutorial import rle
 from maskrcnn_tutorial.cli import main
-from maskrcnn_tutorial.scenes import make_clip, make_scene
-
-
-@pytest.fixture(scope="module")
-def scene_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("input") / "scene.png"
-    cv2.imwrite(str(path), make_scene(1_000_123).image)
-    return path
-
-
-@pytest.fixture(scope="module")
-def clip_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("input") / "clip.avi"
-    frames = [s.image for s in make_clip(1_000_007, 4)]
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5.0, (width, height))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
+from maskrcnn_tutorial.scenes import make_scene
 
 
 def run(args, capsys):

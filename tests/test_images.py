@@ -1,9 +1,11 @@
+import io
 import os
 
 import cv2
 import numpy as np
 import pytest
 
+from maskrcnn_tutorial import images
 from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.images import read_image, to_bgr8, write_image
 
@@ -34,7 +36,7 @@ def test_round_trip_and_16_bit_png(tmp_path):
         (lambda p: None, "does not exist"),
         (lambda p: p.mkdir(), "is a directory"),
         (lambda p: p.write_bytes(b""), "empty"),
-        (lambda p: p.write_bytes(b"not an image at all"), "cannot decode"),
+        (lambda p: p.write_bytes(b"not an image at all"), "cannot read"),
     ],
 )
 def test_bad_images_are_named(tmp_path, make, message):
@@ -72,7 +74,95 @@ def test_write_is_atomic(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError):
+    with pytest.raises(UserError, match="cannot write .*keep.png: disk full"):
         write_image(target, np.zeros((4, 4, 3), np.uint8))
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.png"]
+
+
+def _pillow_bytes(array: np.ndarray, fmt: str, **options) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def _half_white(height: int = 10, width: int = 20) -> np.ndarray:
+    image = np.zeros((height, width, 3), np.uint8)
+    image[:, : width // 2] = 255  # the left half is white
+    return image
+
+
+@pytest.mark.parametrize(
+    ("fmt", "options"),
+    [("PNG", {}), ("JPEG", {}), ("GIF", {}), ("BMP", {}), ("WEBP", {"lossless": True})],
+)
+def test_header_sizes_match_the_decoded_pictures(fmt, options):
+    data = _pillow_bytes(_half_white(37, 53), fmt, **options)
+    assert images.image_size(data) == (53, 37)
+    assert images.decode_image(data, "x").shape == (37, 53, 3)
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(8), "PNG"),
+        (b"\xff\xd8\xff\xe0" + bytes(12), "JPEG"),
+        (b"GIF89a" + bytes(10), "GIF"),
+        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "WebP"),
+        (b"P6\n20 10\n255\n", "PNM"),
+        (b"RIFF\x00\x00\x00\x00AVI LIST", None),  # a video
+        (b"\x00\x00\x00\x18ftypisom", None),  # an MP4 video
+        (b"Pumpkin pie", None),
+        (b"", None),
+    ],
+)
+def test_formats_are_recognised_by_content(head, expected):
+    assert images.image_format(head) == expected
+
+
+def test_exif_orientation_is_applied_by_the_one_decoder(tmp_path):
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    data = _pillow_bytes(_half_white(), "JPEG", exif=exif.tobytes())
+    path = tmp_path / "phone.jpg"
+    path.write_bytes(data)
+    upright = read_image(path)
+    assert upright.shape == (20, 10, 3)  # was 10 high, 20 wide
+    assert upright[2, 5].min() > 200 and upright[-3, 5].max() < 50  # white half now on top
+    from maskrcnn_tutorial import app
+
+    np.testing.assert_array_equal(app.decode_upload(data, "phone.jpg"), upright)
+
+
+def test_pictures_over_the_pixel_budget_are_refused_before_decoding(monkeypatch):
+    data = bytearray(_pillow_bytes(_half_white(), "PNG"))
+    data[16:24] = (30000).to_bytes(4, "big") * 2  # the header now declares 30000 x 30000
+    monkeypatch.setattr(images.cv2, "imdecode", lambda *a: pytest.fail("decoded anyway"))
+    with pytest.raises(UserError, match="30000x30000 pixels, more than 40 megapixels"):
+        images.decode_image(bytes(data), "huge.png", max_pixels=40_000_000)
+    from maskrcnn_tutorial import app
+
+    with pytest.raises(UserError, match="megapixels"):
+        app.decode_upload(bytes(data), "huge.png")
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("scene", None),  # a PNG without an extension
+        ("still.gif", _pillow_bytes(_half_white(), "GIF")),
+        ("picture.avi", None),  # a PNG with a video's extension
+    ],
+)
+def test_images_are_opened_as_images_whatever_their_name(tmp_path, name, data):
+    from maskrcnn_tutorial import video
+
+    path = tmp_path / name
+    path.write_bytes(data or _pillow_bytes(_half_white(), "PNG"))
+    source = video.open_source(path)
+    assert source.kind == "image" and not source.is_video
+    assert next(iter(source)).shape == (10, 20, 3)

@@ -1,0 +1,238 @@
+"""Hostile outputs and arguments on the command line (issue 11): nothing harmed, nothing
+half-written, one ``error:`` line, exit status 2, and every check before any work."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from maskrcnn_tutorial import files, models, video
+from maskrcnn_tutorial.scenes import make_clip
+
+from .test_cli import assert_clean_error, run
+
+
+@pytest.fixture
+def no_model(monkeypatch):
+    """Fails the test if the model is loaded: the checks must come before any work."""
+    monkeypatch.setattr(models, "load_model", lambda *a, **k: pytest.fail("model was loaded"))
+
+
+def fifo(folder: Path) -> Path:
+    path = folder / "pipe"
+    os.mkfifo(path)
+    return path
+
+
+# --- 1. never rename over something that is not a regular file ------------------------------
+
+
+@pytest.mark.parametrize("flag", ["--json", "--out", "--raw"])
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda d: Path(os.devnull), ["a device, not a regular file"]),
+        (fifo, ["a FIFO, not a regular file"]),
+    ],
+)
+def test_outputs_that_are_not_regular_files_are_refused(
+    capsys, tmp_path, scene_file, no_model, flag, make, words
+):
+    target = make(tmp_path)
+    kind = stat.S_IFMT(os.stat(target).st_mode)
+    code, _, err = run(["segment", scene_file, flag, target], capsys)
+    assert_clean_error(code, err, str(target), *words)
+    assert stat.S_IFMT(os.stat(target).st_mode) == kind  # still the device or FIFO
+
+
+# --- 2. a write that fails is one error line; a video must hold every frame ------------------
+
+
+def test_a_file_name_over_255_bytes_is_refused_before_work(capsys, tmp_path, scene_file, no_model):
+    code, _, err = run(["segment", scene_file, "--json", tmp_path / ("a" * 251 + ".json")], capsys)
+    assert_clean_error(code, err, "over 255 bytes")
+
+
+def test_a_name_that_fits_is_written_despite_the_temporary_suffix(capsys, tmp_path, scene_file):
+    target = tmp_path / ("a" * 250 + ".json")  # 255 bytes: the temporary name is shortened
+    code, _, err = run(["--quiet", "segment", scene_file, "--json", target], capsys)
+    assert code == 0, err
+    assert target.exists() and [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux /proc")
+def test_a_target_under_proc_is_one_error_line(capsys, scene_file, no_model):
+    code, _, err = run(["segment", scene_file, "--json", "/proc/maskrcnn-test.json"], capsys)
+    assert_clean_error(code, err, "cannot write /proc/maskrcnn-test.json")
+
+
+def test_a_full_disk_is_one_error_line_and_leaves_nothing(
+    capsys, tmp_path, scene_file, monkeypatch
+):
+    def full(self, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    args = ["segment", scene_file, "--model", "shapes", "--json", tmp_path / "a.json"]
+    code, _, err = run(args, capsys)
+    assert_clean_error(code, err, "a.json", "the disk is full")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_video_missing_frames_fails_the_command(capsys, tmp_path, clip_file, monkeypatch):
+    monkeypatch.setattr(video, "count_frames", lambda path: 1)  # what a full disk leaves
+    out = tmp_path / "o.avi"
+    args = ["--quiet", "segment", clip_file, "--model", "shapes", "--out", out]
+    code, stdout, err = run(args, capsys)
+    assert_clean_error(code, err, "only 1 of 4 frames", "nothing was written")
+    assert "annotated video" not in stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_written_video_reads_back_every_frame(tmp_path):
+    with video.VideoWriter(tmp_path / "o.mp4", 10.0, (32, 24)) as writer:
+        for _ in range(5):
+            writer.write(make_clip(1, 1)[0].image)
+    assert video.count_frames(tmp_path / "o.mp4") == 5
+
+
+# --- 3. an output equal to the input or to another output is refused before work -------------
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (lambda s, d: ["segment", s, "--out", s], ["--out", "is the input"]),
+        (lambda s, d: ["segment", s, "--json", d / "x", "--out", d / "x"], ["the --out output"]),
+        (lambda s, d: ["segment", s, "--raw", d / "x", "--json", d / "x"], ["the --json output"]),
+        (
+            lambda s, d: ["scene", "--seed", "1", "--out", d / "x.png", "--truth", d / "x.png"],
+            ["--truth", "the --out output"],
+        ),  # fmt: skip
+        (lambda s, d: ["segment", s, "--out", d / "link.png"], ["is the input"]),
+        (lambda s, d: ["segment", s, "--out", d / "hard.png"], ["is the input"]),
+    ],
+)
+def test_outputs_that_collide_are_refused_before_work(
+    capsys, tmp_path, scene_file, no_model, args, words
+):
+    (tmp_path / "link.png").symlink_to(scene_file)
+    os.link(scene_file, tmp_path / "hard.png")
+    before = scene_file.read_bytes()
+    code, _, err = run(args(scene_file, tmp_path), capsys)
+    assert_clean_error(code, err, *words)
+    assert scene_file.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hard.png", "link.png"]
+
+
+# --- 4. the outputs of one command land together or not at all -------------------------------
+
+
+def test_when_one_output_fails_none_is_written(capsys, tmp_path, scene_file, monkeypatch):
+    real = Path.write_bytes
+
+    def fail_npz(self, data):
+        if self.name.endswith(".npz.part") or ".npz." in self.name:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", fail_npz)
+    outputs = ["--out", tmp_path / "a.png", "--json", tmp_path / "a.json", "--raw"]
+    code, _, err = run(
+        ["segment", scene_file, "--model", "shapes", *outputs, tmp_path / "a.npz"], capsys
+    )
+    assert_clean_error(code, err, "a.npz", "disk is full")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_staged_writes_land_only_at_the_end(tmp_path):
+    with files.staged():
+        files.atomic_write_bytes(tmp_path / "a", b"1")
+        assert not (tmp_path / "a").exists()
+    assert (tmp_path / "a").read_bytes() == b"1"
+    with pytest.raises(RuntimeError), files.staged():
+        files.atomic_write_bytes(tmp_path / "b", b"2")
+        raise RuntimeError("a later step fails")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
+
+
+# --- 5. a closed stdout ends quietly, with the outputs written --------------------------------
+
+
+def test_a_closed_stdout_ends_quietly_with_the_outputs_written(tmp_path, scene_file):
+    out = tmp_path / "a.png"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "maskrcnn_tutorial",
+            "segment",
+            str(scene_file),
+            "--out",
+            str(out),
+            "--conf",
+            "0.05",
+        ],  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    process.stdout.readline()
+    process.stdout.close()  # like `| head -1`
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
+    assert out.exists()
+
+
+# --- 6. argument ranges are checked while parsing ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["segment", "--webcam", "-1"], ["--webcam", "between 0 and 99", "-1"]),
+        (["segment", "--webcam", "100000000000"], ["--webcam", "between 0 and 99"]),
+        (["segment", "--webcam", "one"], ["--webcam", "not a whole number"]),
+        (["segment", "x.avi", "--max-frames", "-1"], ["--max-frames", "between 1 and"]),
+        (["segment", "x.avi", "--max-frames", "0"], ["--max-frames", "between 1 and"]),
+        (["scene", "--seed", "-1", "--out", "x.png"], ["--seed", "between 0 and"]),
+        (["scene", "--seed", "1e3", "--out", "x.png"], ["--seed", "not a whole number"]),
+        (["evaluate", "--images", "0"], ["--images", "between 1 and"]),
+        (["evaluate", "--seed", "5"], ["--seed", "between 1000000 and"]),
+        (["app", "--port", "0"], ["--port", "between 1 and 65535"]),
+        (["app", "--port", "70000"], ["--port", "between 1 and 65535"]),
+    ],
+)
+def test_out_of_range_numbers_are_refused_while_parsing(capsys, no_model, args, words):
+    code, _, err = run(args, capsys)
+    assert_clean_error(code, err, *words)
+
+
+@pytest.mark.parametrize(
+    ("input_fixture", "out", "words"),
+    [
+        ("scene_file", "a.txt", ["--out", "cannot write an image as '.txt'"]),
+        ("clip_file", "a.png", ["--out", "a video is written as"]),
+    ],
+)
+def test_the_out_extension_is_checked_before_inference(
+    request, capsys, tmp_path, no_model, input_fixture, out, words
+):
+    source = request.getfixturevalue(input_fixture)
+    code, _, err = run(["segment", source, "--out", tmp_path / out], capsys)
+    assert_clean_error(code, err, *words)
+
+
+def test_quiet_works_after_the_subcommand_too(capsys, clip_file):
+    args = ["segment", clip_file, "--model", "shapes", "--max-frames", "2"]
+    _, _, err = run(args, capsys)
+    assert "frame" in err  # the progress bar
+    for quiet in (["--quiet", *args], [*args, "--quiet"]):
+        code, _, err = run(quiet, capsys)
+        assert code == 0 and err == "", err

@@ -63,6 +63,7 @@ run-notebooks: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_postprocess.py
 	$(BIN)/python benchmarks/bench_forward.py
+	$(BIN)/python benchmarks/bench_mask_branch.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks

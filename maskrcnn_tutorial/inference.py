@@ -65,12 +65,16 @@ class RawOutputs:
 
 
 def read_net(
-    weights: str | np.ndarray, config: str | np.ndarray, what: str | None = None
+    weights: str | np.ndarray,
+    config: str | np.ndarray,
+    what: str | None = None,
+    fix: str = "fetch the model again",
 ) -> cv2.dnn.Net:
     """``readNetFromTensorflow`` with the classic engine on OpenCV 5.x (see module docstring).
 
     ``weights`` and ``config`` are both file paths or both uint8 buffers of the files'
-    bytes; ``what`` names them in the error message (default: the two paths).
+    bytes; ``what`` names them in the error message (default: the two paths), ``fix`` says
+    what to do when they cannot be read (the model's :attr:`ModelSpec.repair`).
     """
     try:
         if hasattr(cv2.dnn, "ENGINE_CLASSIC"):
@@ -80,7 +84,7 @@ def read_net(
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown error"
         what = what or f"model files {weights} and {config}"
         raise UserError(
-            f"cannot load {what} ({reason}); they are missing or corrupt: fetch the model again"
+            f"cannot load {what} ({reason}); they are missing or corrupt: {fix}"
         ) from None
 
 
@@ -116,7 +120,13 @@ class Model:
             )
         if target not in TARGETS:
             raise UserError(f"unknown target {target!r}; choose one of: {', '.join(TARGETS)}")
-        net = read_net(str(spec.weights), str(spec.config))
+        damaged = spec.damaged_files()
+        if damaged:
+            raise UserError(
+                f"model {spec.name!r}: {', '.join(damaged)} in {spec.weights.parent} "
+                f"is damaged (its sha256 checksum does not match); {spec.repair}"
+            )
+        net = read_net(str(spec.weights), str(spec.config), fix=spec.repair)
         model = cls(spec=spec, net=net)
         model.set_target(target)
         return model

@@ -6,6 +6,7 @@ both can use it without importing each other.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,10 @@ class ModelSpec:
     input_size: tuple[int, int] | None
     """(width, height) the blob is resized to; ``None`` feeds the frame at its own size."""
     how_to_get: str
+    repair: str = "fetch the model again"
+    """What to do when its files are damaged (``shapes`` ships inside the package)."""
+    sha256: tuple[tuple[str, str], ...] = ()
+    """(file name, sha256) of files checked at every load; empty: not checked."""
 
     @property
     def available(self) -> bool:
@@ -31,3 +36,13 @@ class ModelSpec:
     @property
     def files(self) -> tuple[Path, Path]:
         return (self.weights, self.config)
+
+    def damaged_files(self) -> list[str]:
+        """Names of the files whose sha256 differs from :attr:`sha256` (a flipped byte in a
+        weights file would otherwise only show as fewer, or no, detections)."""
+        folder = self.weights.parent
+        return [
+            name
+            for name, digest in self.sha256
+            if hashlib.sha256((folder / name).read_bytes()).hexdigest() != digest
+        ]

@@ -52,3 +52,51 @@ def test_coco_labels_have_ninety_slots():
     assert COCO_LABELS[0] == "person" and COCO_LABELS[89] == "toothbrush"
     assert COCO_LABELS[16] == "cat" and COCO_LABELS[19] == "sheep"
     assert {COCO_LABELS[i] for i in COCO_UNUSED} >= {"street sign", "hat", "desk"}
+
+
+@pytest.fixture
+def shapes_copy(tmp_path, monkeypatch):
+    """The embedded model's files, copied where a test may damage them."""
+    import shutil
+
+    folder = tmp_path / "shapes"
+    shutil.copytree(models.SHAPES_DIR, folder)
+    monkeypatch.setattr(models, "SHAPES_DIR", folder)
+    return folder
+
+
+def flip_bytes(path, count=400):
+    data = bytearray(path.read_bytes())
+    for k in range(count):
+        data[len(data) // 3 + k] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("damage", "words"),
+    [
+        (lambda d: flip_bytes(d / "shapes.pb"), ["shapes.pb", "damaged", "checksum", "reinstall"]),
+        (lambda d: flip_bytes(d / "shapes.pbtxt", 4), ["shapes.pbtxt", "damaged", "reinstall"]),
+        (lambda d: (d / "model.json").write_text("{not json"), ["model.json", "not a valid"]),
+        (lambda d: (d / "model.json").write_text("[1, 2]"), ["model.json", "not a valid"]),
+        (lambda d: (d / "model.json").write_text('{"input_size": 7}'), ["model.json", "reinstall"]),
+    ],
+)
+def test_a_damaged_embedded_model_is_one_error_line_with_the_right_advice(
+    capsys, shapes_copy, scene_file, damage, words
+):
+    from maskrcnn_tutorial.cli import main
+
+    damage(shapes_copy)
+    assert main(["segment", str(scene_file), "--model", "shapes"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: "), err
+    for word in words:
+        assert word in err, (word, err)
+    assert "fetch" not in err  # the embedded model is not fetched
+
+
+def test_the_shipped_checksums_match_the_shipped_files():
+    spec = models.shapes_spec()
+    assert {name for name, _ in spec.sha256} == {"shapes.pb", "shapes.pbtxt"}
+    assert spec.damaged_files() == []

@@ -26,6 +26,10 @@ from ..modelspec import ModelSpec
 CACHE_ENV = "MASKRCNN_TUTORIAL_CACHE"
 COCO_NAME = "mask_rcnn_inception_v2_coco_2018_01_28"
 SHAPES_DIR = Path(__file__).resolve().parent / "shapes"
+SHAPES_REPAIR = (
+    "the package is damaged: reinstall it (pip install --force-reinstall maskrcnn-tutorial, "
+    "or git checkout maskrcnn_tutorial/models in a clone)"
+)
 
 
 def cache_dir() -> Path:
@@ -47,22 +51,33 @@ def coco_spec(cache: Path | None = None) -> ModelSpec:
         labels=COCO_LABELS,
         input_size=None,
         how_to_get="maskrcnn-tutorial fetch coco  (offline: fetch coco --from TARBALL)",
+        repair="fetch the model again: maskrcnn-tutorial fetch coco",
     )
 
 
 def shapes_spec() -> ModelSpec:
     """The embedded model trained on synthetic shapes (shipped with the package)."""
     meta_file = SHAPES_DIR / "model.json"
-    meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
-    size = meta.get("input_size")
+    try:
+        meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+        size = meta.get("input_size")
+        labels = tuple(str(label) for label in meta.get("labels", ()))
+        input_size = (int(size[0]), int(size[1])) if size else None
+        sha256 = tuple((str(k), str(v)) for k, v in meta.get("sha256", {}).items())
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+        raise UserError(
+            f"{meta_file} is not a valid model description ({exc}); {SHAPES_REPAIR}"
+        ) from None
     return ModelSpec(
         name="shapes",
         description="small Mask R-CNN trained on synthetic shapes (embedded)",
         weights=SHAPES_DIR / "shapes.pb",
         config=SHAPES_DIR / "shapes.pbtxt",
-        labels=tuple(meta.get("labels", ())),
-        input_size=(int(size[0]), int(size[1])) if size else None,
+        labels=labels,
+        input_size=input_size,
         how_to_get="ships inside the package",
+        repair=SHAPES_REPAIR,
+        sha256=sha256,
     )
 
 

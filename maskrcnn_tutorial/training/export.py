@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -43,12 +44,17 @@ def write_parity(model: ShapesMaskRCNN, out: Path) -> Path:
 
 
 def write_model_json(model: ShapesMaskRCNN, out: Path, training: dict) -> Path:
-    """Write the registry entry: name, labels, input size and how the weights were trained."""
+    """Write the registry entry: name, labels, input size, how the weights were trained and
+    the sha256 of the graph files (checked at every load; call after :func:`write_graph`)."""
     info = {
         "name": "shapes",
         "labels": list(model.spec.labels),
         "input_size": list(model.spec.input_size),
         "training": training,
+        "sha256": {
+            name: hashlib.sha256((out / name).read_bytes()).hexdigest()
+            for name in ("shapes.pb", "shapes.pbtxt")
+        },
     }
     path = out / "model.json"
     path.write_text(json.dumps(info, indent=2) + "\n")

@@ -31,7 +31,7 @@ from urllib.error import HTTPError
 from tqdm import tqdm
 
 from .errors import UserError
-from .files import temp_beside
+from .files import remove_stale_temps, temp_beside
 from .models import CACHE_ENV, COCO_NAME, ModelSpec, coco_spec
 
 CHUNK_SIZE = 1 << 16
@@ -228,6 +228,7 @@ class _Staging:
         except BaseException:
             self._remove_created()
             raise
+        remove_stale_temps(self.folder)  # left by a fetch that was killed (SIGKILL, power cut)
         return self
 
     def new(self, name: str) -> Path:

@@ -12,6 +12,8 @@ import hashlib
 import io
 import random
 import socket
+import subprocess
+import sys
 import tarfile
 import threading
 import urllib.request
@@ -31,6 +33,7 @@ from maskrcnn_tutorial.fetch import (
     is_unsafe_member_name,
     sha1_file,
 )
+from maskrcnn_tutorial.files import temp_beside
 from maskrcnn_tutorial.models import COCO_NAME, coco_spec
 
 MEMBER = f"{COCO_NAME}/frozen_inference_graph.pb"
@@ -627,3 +630,27 @@ def test_from_local_tarball_when_the_text_graph_cannot_be_downloaded(
         "add '--config FILE' to the command",
         fetch=lambda: fetch_coco(cache, tarball=tarball, source=source, progress=False),
     )
+
+
+def test_a_stale_part_left_by_a_killed_fetch_is_removed_by_the_next(
+    cache: Path, downloads: Path
+) -> None:
+    folder = coco_spec(cache).weights.parent
+    folder.mkdir(parents=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    stale = folder / f".frozen_inference_graph.pb.{dead.stdout.strip()}-0123456789ab.part"
+    stale.write_bytes(b"half a download")
+    live = temp_beside(folder / "frozen_inference_graph.pb")  # this process: still writing
+    source = dataclasses.replace(
+        COCO_SOURCE, tarball_sha1=sha1(GOOD_TARBALL), member=MEMBER, member_sha1=sha1(WEIGHTS),
+        config_sha1s=frozenset({sha1(CONFIG)}),
+    )  # fmt: skip
+    (downloads / "model.tar.gz").write_bytes(GOOD_TARBALL)
+    (downloads / "graph.pbtxt").write_bytes(CONFIG)
+    fetch_coco(cache, tarball=downloads / "model.tar.gz", config=downloads / "graph.pbtxt",
+               source=source, progress=False)  # fmt: skip
+    assert not stale.exists()
+    assert live.exists()
+    live.unlink()
+    assert_installed(cache)

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import cv2
 import pytest
 
 from maskrcnn_tutorial import files, models, video
@@ -236,3 +239,66 @@ def test_quiet_works_after_the_subcommand_too(capsys, clip_file):
     for quiet in (["--quiet", *args], [*args, "--quiet"]):
         code, _, err = run(quiet, capsys)
         assert code == 0 and err == "", err
+
+
+# --- 9. FFmpeg's and OpenCV's own lines do not come before our error line ---------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"RIFF\x00\x10\x00\x00AVI LIST" + bytes(200),  # an AVI header with nothing behind it
+        b"\x00\x00\x00\x18ftypisom" + bytes(300),  # an MP4 without its moov atom
+        b"\x1a\x45\xdf\xa3" + bytes(300),  # a Matroska signature, then zeros
+    ],
+)
+def test_a_broken_video_gives_only_our_error_line(tmp_path, content):
+    broken = tmp_path / "broken.avi"
+    broken.write_bytes(content)
+    result = subprocess.run(
+        [sys.executable, "-m", "maskrcnn_tutorial", "segment", str(broken)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [result.stderr.strip()], result.stderr
+    assert result.stderr.startswith("error: cannot decode"), result.stderr
+
+
+# --- 10. SIGTERM and SIGHUP end a run like Ctrl+C, leaving nothing behind ---------------------
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory):
+    path = tmp_path_factory.mktemp("input") / "long.avi"
+    frames = [s.image for s in make_clip(1_000_017, 60)]
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5.0, (width, height))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_signal_mid_video_removes_the_temporary_file(tmp_path, long_clip, signum):
+    out = tmp_path / "out" / "o.avi"
+    out.parent.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "maskrcnn_tutorial", "--quiet", "segment", str(long_clip),
+         "--model", "shapes", "--out", str(out), "--json", str(tmp_path / "out" / "o.json")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not any(out.parent.iterdir()):  # the video's temporary file: frames are being written
+        assert process.poll() is None and time.monotonic() < deadline, "no frame was written"
+        time.sleep(0.02)
+    process.send_signal(signum)
+    err = process.communicate(timeout=60)[1]
+    assert process.returncode == 128 + signum, err
+    assert err.strip().splitlines() == [err.strip()] and err.startswith("error: "), err
+    assert "nothing was written" in err and "Traceback" not in err
+    assert list(out.parent.iterdir()) == []

@@ -81,14 +81,18 @@ def scene_file(tmp_path_factory):
     return path
 
 
+def write_clip(path: Path, seed: int, frames: int) -> Path:
+    """An MJPG clip of ``frames`` synthetic scenes (:func:`make_clip`) at ``path``."""
+    images = [s.image for s in make_clip(seed, frames)]
+    height, width = images[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5.0, (width, height))
+    for image in images:
+        writer.write(image)
+    writer.release()
+    return path
+
+
 @pytest.fixture(scope="session")
 def clip_file(tmp_path_factory):
     """A four-frame MJPG clip of synthetic scenes."""
-    path = tmp_path_factory.mktemp("input") / "clip.avi"
-    frames = [s.image for s in make_clip(1_000_007, 4)]
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5.0, (width, height))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
+    return write_clip(tmp_path_factory.mktemp("input") / "clip.avi", 1_000_007, 4)

@@ -12,12 +12,12 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import pytest
 
 from maskrcnn_tutorial import files, models, video
 from maskrcnn_tutorial.scenes import make_clip
 
+from .conftest import write_clip
 from .test_cli import assert_clean_error, run
 
 
@@ -271,14 +271,7 @@ def test_a_broken_video_gives_only_our_error_line(tmp_path, content):
 
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory):
-    path = tmp_path_factory.mktemp("input") / "long.avi"
-    frames = [s.image for s in make_clip(1_000_017, 60)]
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5.0, (width, height))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
+    return write_clip(tmp_path_factory.mktemp("input") / "long.avi", 1_000_017, 60)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])

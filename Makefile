@@ -65,8 +65,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_forward.py
 	$(BIN)/python benchmarks/bench_mask_branch.py
 
+# JupyterLab refuses to start as root (containers run as root) unless told it is meant.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab notebooks $(ROOT_FLAG)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

@@ -25,6 +25,7 @@ from .inference import MASK_BRANCHES
 from .postprocess import DEFAULT_CONF_THRESHOLD, DEFAULT_MASK_THRESHOLD, check_threshold
 from .results import format_detections, frame_record, write_json, write_raw
 from .scenes import EVAL_SEED_START
+from .server import MAX_PAGES
 
 #: Highest camera number accepted (OpenCV reads larger numbers as a backend and crashes on some).
 MAX_CAMERA = 99
@@ -268,6 +269,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         model=args.model,
         open_browser=not args.no_browser,
         mask_branch=args.mask_branch,
+        max_pages=args.max_pages,
     )
 
 
@@ -385,6 +387,13 @@ def build_parser() -> Parser:
     )
     app.add_argument("--model", help="model name (default: coco if fetched, else shapes)")
     app.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    app.add_argument(
+        "--max-pages",
+        type=int_range(1, 1000),
+        default=MAX_PAGES,
+        metavar="N",
+        help="most pages served at once, each a Python kernel of ~200 MB (default %(default)s)",
+    )
     app.add_argument(
         "--mask-branch",
         choices=MASK_BRANCHES,

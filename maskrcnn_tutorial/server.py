@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import ipaddress
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +20,12 @@ from .inference import MASK_BRANCHES
 #: The notebook Voila renders: one code cell, ``build_app()``.
 APP_NOTEBOOK = Path(__file__).resolve().with_name("app.ipynb")
 DEFAULT_PORT = 8866
+#: Most pages (each a Python kernel of about 200 MB) served at once.
+MAX_PAGES = 20
+#: A closed page's kernel is shut down after this many seconds without activity.
+IDLE_TIMEOUT_S = 300
+#: Largest picture a kernel decodes (OpenCV's own limit, a backstop behind the app's check).
+MAX_DECODED_PIXELS = 50_000_000
 #: Environment variable that tells the served notebook which model to load.
 MODEL_ENV = "MASKRCNN_TUTORIAL_APP_MODEL"
 #: ... and how it runs the mask branch (``kept`` or ``full``).
@@ -50,9 +58,16 @@ def check_port_free(ip: str, port: int) -> None:
 
 
 def voila_command(
-    port: int, ip: str, token: str, open_browser: bool, notebook: Path = APP_NOTEBOOK
+    port: int,
+    ip: str,
+    token: str,
+    open_browser: bool,
+    notebook: Path = APP_NOTEBOOK,
+    max_pages: int = MAX_PAGES,
 ) -> list[str]:
-    """The Voila command line that serves ``notebook``."""
+    """The Voila command line that serves ``notebook``, with the app's limits: at most
+    ``max_pages`` kernels at once (:mod:`.kernels`), and the kernel of a closed page shut
+    down after :data:`IDLE_TIMEOUT_S` seconds without activity."""
     return [
         sys.executable,
         "-m",
@@ -64,6 +79,12 @@ def voila_command(
         f"--token={token}",
         f"--Voila.open_browser={open_browser}",
         "--show_tracebacks=True",
+        "--VoilaConfiguration.multi_kernel_manager_class="
+        "maskrcnn_tutorial.kernels.BoundedKernelManager",
+        f"--BoundedKernelManager.max_kernels={max_pages}",
+        f"--MappingKernelManager.cull_idle_timeout={IDLE_TIMEOUT_S}",
+        "--MappingKernelManager.cull_interval=60",
+        "--MappingKernelManager.cull_connected=False",  # an open page keeps its kernel
     ]
 
 
@@ -73,8 +94,9 @@ def serve(
     model: str | None = None,
     open_browser: bool = True,
     mask_branch: str = "kept",
+    max_pages: int = MAX_PAGES,
 ) -> int:
-    """Serve the app with Voila until Ctrl+C; returns Voila's exit status.
+    """Serve the app with Voila until Ctrl+C (or SIGTERM); returns Voila's exit status.
 
     Every run has a fresh random token: the printed URL carries it. Binding an address other
     than loopback lets anyone who can reach this machine and has the URL use the app (each
@@ -101,24 +123,41 @@ def serve(
     token = secrets.token_urlsafe(24)
     host = ip if loopback or ip not in ("0.0.0.0", "::") else socket.gethostname()
     host = f"[{host}]" if ":" in host else host
-    print(f"classroom app: http://{host}:{port}/?token={token}", flush=True)
-    if not loopback:
-        print(
-            f"warning: listening on {ip}: anyone who can reach this machine and has the URL "
-            "above can use the app (each page runs a Python kernel here)",
-            file=sys.stderr,
-            flush=True,
-        )
-    print("stop it with Ctrl+C", file=sys.stderr, flush=True)
-    process = subprocess.Popen(voila_command(port, ip, token, open_browser), env=env)
+    process = None
     try:
+        print(f"classroom app: http://{host}:{port}/?token={token}", flush=True)
+        if not loopback:
+            print(
+                f"warning: listening on {ip}: anyone who can reach this machine and has the URL "
+                "above can use the app (each page runs a Python kernel here)",
+                file=sys.stderr,
+                flush=True,
+            )
+        print("stop it with Ctrl+C", file=sys.stderr, flush=True)
+        env.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_DECODED_PIXELS))
+        process = subprocess.Popen(
+            voila_command(port, ip, token, open_browser, max_pages=max_pages),
+            env=env,
+            start_new_session=True,  # Ctrl+C reaches only us; we stop Voila cleanly below
+        )
         return process.wait()
-    except KeyboardInterrupt:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    except KeyboardInterrupt:  # Ctrl+C, or SIGTERM/SIGHUP (the command line raises it for both)
+        if process is not None:
+            stop(process)
         print("app stopped", file=sys.stderr)
         return 0
+    finally:
+        if process is not None and process.poll() is None:  # never leave Voila serving
+            stop(process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop Voila and its kernels: SIGTERM (a clean shutdown), SIGKILL after 10 s."""
+    with contextlib.suppress(ProcessLookupError):
+        process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -70,10 +75,13 @@ def test_app_command_hands_the_mask_branch_to_the_served_notebook(monkeypatch, c
     seen = {}
 
     class FakeVoila:
-        def __init__(self, command, env):
+        def __init__(self, command, env, **options):
             seen.update(env)
 
         def wait(self):
+            return 0
+
+        def poll(self):
             return 0
 
     monkeypatch.setattr(server.subprocess, "Popen", FakeVoila)
@@ -86,3 +94,71 @@ def test_app_command_hands_the_mask_branch_to_the_served_notebook(monkeypatch, c
     assert seen[server.MASK_BRANCH_ENV] == "kept"
     assert main(["app", "--no-browser", "--mask-branch", "half"]) == 2
     assert "invalid choice: 'half'" in capsys.readouterr().err
+
+
+def test_voila_runs_with_the_apps_limits():
+    command = server.voila_command(8866, "127.0.0.1", "t", open_browser=False, max_pages=7)
+    assert (
+        "--VoilaConfiguration.multi_kernel_manager_class="
+        "maskrcnn_tutorial.kernels.BoundedKernelManager"
+    ) in command
+    assert "--BoundedKernelManager.max_kernels=7" in command
+    assert f"--MappingKernelManager.cull_idle_timeout={server.IDLE_TIMEOUT_S}" in command
+    assert "--MappingKernelManager.cull_connected=False" in command
+
+
+def test_the_kernel_manager_refuses_a_kernel_over_the_bound():
+    import asyncio
+
+    from tornado import web
+
+    from maskrcnn_tutorial.kernels import BoundedKernelManager
+
+    manager = BoundedKernelManager(max_kernels=2)
+    manager._kernels = {"a": None, "b": None}  # two pages open
+    with pytest.raises(web.HTTPError) as refused:
+        asyncio.run(manager.start_kernel(kernel_name="python3"))
+    assert refused.value.status_code == 503 and "at most 2 pages" in refused.value.reason
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.parametrize(
+    ("signum", "when"),
+    [(signal.SIGTERM, "serving"), (signal.SIGHUP, "serving"), (signal.SIGINT, "starting")],
+)
+def test_a_signal_stops_voila_quietly(signum, when):
+    """SIGTERM (a service manager) or SIGHUP (a closed terminal) stop Voila too, not just the
+    command; Ctrl+C (SIGINT to the terminal's process group) while Voila starts shows no
+    traceback."""
+    port = _free_port()
+    app = subprocess.Popen(
+        [sys.executable, "-m", "maskrcnn_tutorial", "app", "--no-browser", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal would give it
+    )
+    assert "classroom app:" in app.stdout.readline()
+    deadline = time.monotonic() + 90
+    while when == "serving" and not _listening(port):
+        assert app.poll() is None and time.monotonic() < deadline, app.stderr.read()
+        time.sleep(0.2)
+    if when == "starting":
+        time.sleep(1.0)  # Voila is importing and starting its server
+    os.killpg(app.pid, signum)
+    _, err = app.communicate(timeout=60)
+    assert app.returncode == 0, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert err.strip().endswith("app stopped"), err
+    time.sleep(0.5)
+    assert not _listening(port)  # Voila is gone too

@@ -56,7 +56,8 @@ def reason(exc: OSError) -> str:
         errno.EACCES: "permission denied; choose another folder",
         errno.EPERM: "not permitted; choose another folder",
     }
-    return hints.get(exc.errno or 0, exc.strerror or str(exc))
+    default = f"{exc.strerror or exc}; choose another path"
+    return hints.get(exc.errno or 0, default)
 
 
 def check_writable(path: str | Path) -> Path:

@@ -137,7 +137,8 @@ class VideoWriter:
         """Append one BGR frame (resized to the writer's size if needed)."""
         if (frame.shape[1], frame.shape[0]) != self.size:
             frame = cv2.resize(frame, self.size)
-        self.writer.write(frame)
+        with native_stderr_silenced():  # a failed write is found by close(), said once
+            self.writer.write(frame)
         self.frames += 1
 
     def close(self) -> Path:
@@ -146,7 +147,8 @@ class VideoWriter:
         OpenCV's writer reports no errors: a full disk would otherwise leave a video with only
         its first frames, and the command would claim success.
         """
-        self.writer.release()
+        with native_stderr_silenced():
+            self.writer.release()
         readable = count_frames(self.temp)
         if readable != self.frames:
             self.temp.unlink(missing_ok=True)

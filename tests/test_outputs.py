@@ -295,3 +295,33 @@ def test_a_signal_mid_video_removes_the_temporary_file(tmp_path, long_clip, sign
     assert err.strip().splitlines() == [err.strip()] and err.startswith("error: "), err
     assert "nothing was written" in err and "Traceback" not in err
     assert list(out.parent.iterdir()) == []
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 64 KB file system (tmpfs), where a video runs out of space; root and Linux only."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True
+        ).returncode
+    ):
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_video_on_a_full_disk_fails_with_only_our_error_line(small_disk, long_clip):
+    result = subprocess.run(
+        [sys.executable, "-m", "maskrcnn_tutorial", "--quiet", "segment", str(long_clip),
+         "--model", "shapes", "--out", str(small_disk / "v.avi"), "--max-frames", "20"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [result.stderr.strip()], result.stderr
+    assert "frames could be read back" in result.stderr
+    assert list(small_disk.iterdir()) == []

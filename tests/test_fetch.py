@@ -8,9 +8,12 @@ file, no partial model, no folder the fetch created.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import io
+import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -654,3 +657,34 @@ def test_a_stale_part_left_by_a_killed_fetch_is_removed_by_the_next(
     assert live.exists()
     live.unlink()
     assert_installed(cache)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_mid_fetch_removes_the_partial_files(
+    cache: Path, downloads: Path, monkeypatch: pytest.MonkeyPatch, capsys, signum: int
+) -> None:
+    from maskrcnn_tutorial import cli, fetch
+
+    source = dataclasses.replace(
+        COCO_SOURCE, tarball_sha1=sha1(GOOD_TARBALL), member=MEMBER, member_sha1=sha1(WEIGHTS),
+        config_sha1s=frozenset({sha1(CONFIG)}),
+    )  # fmt: skip
+    monkeypatch.setattr(fetch, "fetch_coco", functools.partial(fetch.fetch_coco, source=source))
+    monkeypatch.setenv("MASKRCNN_TUTORIAL_CACHE", str(cache))
+    (downloads / "model.tar.gz").write_bytes(GOOD_TARBALL)
+    (downloads / "graph.pbtxt").write_bytes(CONFIG)
+    real = fetch._write_stream
+    seen: list[str] = []
+
+    def killed_midway(read, dest, bar):
+        seen.extend(p.name for p in dest.parent.iterdir())
+        os.kill(os.getpid(), signum)  # as `kill` or a closed terminal would
+        return real(read, dest, bar)
+
+    monkeypatch.setattr(fetch, "_write_stream", killed_midway)
+    args = ["--quiet", "fetch", "coco", "--from", downloads / "model.tar.gz", "--config"]
+    code = cli.main([str(a) for a in [*args, downloads / "graph.pbtxt"]])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: interrupted"), err
+    assert any(name.endswith(".part") for name in seen)  # a partial file existed mid-way
+    assert leftovers(cache) == []

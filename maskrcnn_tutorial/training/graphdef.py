@@ -1,5 +1,8 @@
 """A tiny TensorFlow GraphDef writer: binary protobuf wire format and text format, no TensorFlow.
 
+:func:`read_consts` is the inverse for a weights-only GraphDef (Const nodes holding float32 or
+int32 tensors), such as the shipped ``shapes.pb``.
+
 Only what OpenCV's TensorFlow importer reads is supported: ``NodeDef`` with name, op, inputs and
 attributes whose values are strings, ints, floats, bools, data types, shapes, integer lists and
 tensors (float tensors as little-endian ``tensor_content``, float scalars as ``float_val``, int32
@@ -126,6 +129,86 @@ def _node_bytes(node: Node) -> bytes:
 def to_binary(nodes: list[Node]) -> bytes:
     """Serialise nodes as a binary GraphDef."""
     return b"".join(_len_field(1, _node_bytes(n)) for n in nodes)
+
+
+# ---------------------------------------------------------------- reading Const nodes back
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, pos
+
+
+def _fields(data: bytes) -> list[tuple[int, int | bytes]]:
+    """(field number, value) pairs of one message: ints for varint/fixed32, bytes for length."""
+    out: list[tuple[int, int | bytes]] = []
+    pos = 0
+    while pos < len(data):
+        key, pos = _read_varint(data, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _read_varint(data, pos)
+            out.append((number, value))
+        elif wire == 2:
+            size, pos = _read_varint(data, pos)
+            out.append((number, data[pos : pos + size]))
+            pos += size
+        elif wire == 5:
+            out.append((number, struct.unpack_from("<I", data, pos)[0]))
+            pos += 4
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wire}")
+    return out
+
+
+def _read_tensor(data: bytes) -> np.ndarray:
+    fields = _fields(data)
+    dtype = next(v for n, v in fields if n == 1)
+    shape_msg = next((v for n, v in fields if n == 2), b"")
+    shape = tuple(
+        next(v for n, v in _fields(dim) if n == 1) for n, dim in _fields(shape_msg) if n == 2
+    )
+    if dtype == DTYPES["DT_FLOAT"]:
+        raw = b"".join(v for n, v in fields if n in (4, 5))
+        return np.frombuffer(raw, "<f4").astype(np.float32).reshape(shape)
+    if dtype == DTYPES["DT_INT32"]:
+        packed = b"".join(v for n, v in fields if n == 7)
+        values, pos = [], 0
+        while pos < len(packed):
+            value, pos = _read_varint(packed, pos)
+            values.append(value - (1 << 64) if value >= 1 << 63 else value)
+        return np.asarray(values, np.int32).reshape(shape)
+    raise ValueError(f"unsupported tensor dtype {dtype}")
+
+
+def read_consts(data: bytes) -> dict[str, np.ndarray]:
+    """The ``value`` tensors of the Const nodes in a binary GraphDef, by node name.
+
+    The inverse of :func:`to_binary` on :func:`const` nodes: ``to_binary([const(k, v) for k, v
+    in read_consts(data).items()])`` gives back ``data``.
+    """
+    out: dict[str, np.ndarray] = {}
+    for number, node in _fields(data):
+        if number != 1:
+            continue
+        fields = _fields(node)
+        name = next(v for n, v in fields if n == 1).decode()
+        if next(v for n, v in fields if n == 2) != b"Const":
+            continue
+        for n, entry in fields:
+            if n != 5:
+                continue
+            attr = dict(_fields(entry))
+            if attr[1] == b"value":
+                tensor = next(v for k, v in _fields(attr[2]) if k == 8)
+                out[name] = _read_tensor(tensor)
+    return out
 
 
 # ---------------------------------------------------------------- text format

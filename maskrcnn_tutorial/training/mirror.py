@@ -11,12 +11,15 @@ Conventions that make it match OpenCV exactly:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from maskrcnn_tutorial.training import layers, names
+from maskrcnn_tutorial.training.graphdef import read_consts
 from maskrcnn_tutorial.training.spec import Spec
 
 
@@ -193,27 +196,60 @@ class ShapesMaskRCNN(nn.Module):
 
     # ------------------------------------------------------------------ export
 
+    def named_layers(self) -> list[tuple[str, nn.Conv2d | nn.Linear]]:
+        """Every weighted layer with its graph Const prefix (``<prefix>/weights``, ``/biases``)."""
+        return [
+            *((names.backbone_conv(i), m) for i, m in enumerate(self.backbone)),
+            (names.RPN_CONV, self.rpn),
+            (names.RPN_BOX, self.rpn_box),
+            (names.RPN_CLASS, self.rpn_cls),
+            *((names.second_stage_conv(i), m) for i, m in enumerate(self.second)),
+            (names.BOX_FC, self.box_fc),
+            (names.CLASS_FC, self.cls_fc),
+            (names.MASK_CONV, self.mask_conv),
+            (names.MASK_OUT, self.mask_out),
+        ]
+
+    @staticmethod
+    def _tf_layout(m: nn.Conv2d | nn.Linear) -> tuple[int, ...]:
+        """Axis order taking a torch weight to the graph layout (conv HWIO, MatMul [in, out])."""
+        return (2, 3, 1, 0) if isinstance(m, nn.Conv2d) else (1, 0)
+
     def tf_weights(self) -> dict[str, np.ndarray]:
         """Weights under the graph's Const names: conv HWIO, MatMul [in, out], biases [out]."""
         out: dict[str, np.ndarray] = {}
-
-        def conv(name: str, m: nn.Conv2d) -> None:
-            out[f"{name}/weights"] = m.weight.detach().permute(2, 3, 1, 0).numpy()
+        for name, m in self.named_layers():
+            out[f"{name}/weights"] = m.weight.detach().permute(self._tf_layout(m)).numpy()
             out[f"{name}/biases"] = m.bias.detach().numpy()
-
-        def fc(name: str, m: nn.Linear) -> None:
-            out[f"{name}/weights"] = m.weight.detach().t().numpy()
-            out[f"{name}/biases"] = m.bias.detach().numpy()
-
-        for i, m in enumerate(self.backbone):
-            conv(names.backbone_conv(i), m)
-        conv(names.RPN_CONV, self.rpn)
-        conv(names.RPN_BOX, self.rpn_box)
-        conv(names.RPN_CLASS, self.rpn_cls)
-        for i, m in enumerate(self.second):
-            conv(names.second_stage_conv(i), m)
-        fc(names.BOX_FC, self.box_fc)
-        fc(names.CLASS_FC, self.cls_fc)
-        conv(names.MASK_CONV, self.mask_conv)
-        conv(names.MASK_OUT, self.mask_out)
         return {k: np.ascontiguousarray(v, np.float32) for k, v in out.items()}
+
+    @torch.no_grad()
+    def load_tf_weights(self, weights: dict[str, np.ndarray]) -> None:
+        """Set every layer from graph Consts (the inverse of :meth:`tf_weights`).
+
+        Raises:
+            ValueError: a layer's weights are missing or have the wrong shape.
+        """
+        for name, m in self.named_layers():
+            for key, param, perm in (
+                (f"{name}/weights", m.weight, self._tf_layout(m)),
+                (f"{name}/biases", m.bias, (0,)),
+            ):
+                if key not in weights:
+                    raise ValueError(f"no Const named {key!r} in the weights")
+                value = torch.from_numpy(np.asarray(weights[key], np.float32))
+                inverse = tuple(int(i) for i in np.argsort(perm))
+                value = value.permute(inverse)
+                if value.shape != param.shape:
+                    raise ValueError(
+                        f"{key} has shape {tuple(weights[key].shape)}, the model expects "
+                        f"{tuple(param.permute(perm).shape)}"
+                    )
+                param.copy_(value)
+
+    @classmethod
+    def from_pb(cls, path: Path, spec: Spec | None = None) -> ShapesMaskRCNN:
+        """A mirror holding the weights of an exported weights-only GraphDef (``shapes.pb``)."""
+        model = cls(spec or Spec())
+        model.load_tf_weights(read_consts(Path(path).read_bytes()))
+        return model.eval()

@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine with Python 3.10+:
 #   make demo   segment a bundled sample scene with the embedded model
-#   make test   lint, unit tests (OpenCV 5.x and 4.x) and the notebooks (nbval)
+#   make test   lint, unit tests (OpenCV 5.x and 4.x), the notebooks (nbval) and the notebooks
+#               on coco (the stand-in of the real network, where ../shared/reference has its graph)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -13,8 +14,12 @@ CV4 := $(VENV)/opencv4
 # wheelhouse) it is ~190 MB; PyPI's own Linux wheel brings the CUDA libraries (several GB).
 TRAIN := $(VENV)/.train-installed
 PYTEST := $(BIN)/python -m pytest
+# The stand-in of the real network that the coco tests build (tests/reference.py), kept between runs.
+export MASKRCNN_TUTORIAL_STANDIN_CACHE := $(CURDIR)/$(VENV)/standin
+# The notebooks' stored outputs come from this model; nbval runs them on it, whatever is fetched.
+NOTEBOOK_MODEL := shapes
 
-.PHONY: demo check test lint unit unit-cv4 notebooks run-notebooks bench lab clean
+.PHONY: demo check test lint unit unit-cv4 notebooks notebooks-coco run-notebooks bench lab clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "error: Python 3.10+ is needed; set PYTHON=python3.x")'
@@ -44,21 +49,27 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check maskrcnn_tutorial tests benchmarks notebooks
 
 unit: $(TRAIN)
-	$(PYTEST) tests
+	$(PYTEST) tests -m "not notebooks_coco"
 
 unit-cv4: $(CV4)/.installed $(TRAIN)
-	PYTHONPATH=$(CV4) $(PYTEST) tests -p no:cacheprovider -m "not browser"
+	PYTHONPATH=$(CV4) $(PYTEST) tests -p no:cacheprovider -m "not browser and not notebooks_coco"
 
 notebooks: $(STAMP)
-	$(PYTEST) --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg
+	MASKRCNN_TUTORIAL_MODEL=$(NOTEBOOK_MODEL) \
+		$(PYTEST) --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg
 
-test: lint unit unit-cv4 notebooks
+# Every notebook top to bottom on coco: the stand-in installed as it (time and peak memory in
+# test-artifacts/notebooks-coco.txt); skipped where ../shared/reference is absent.
+notebooks-coco: $(STAMP)
+	$(PYTEST) tests/test_notebooks_coco.py -m notebooks_coco
+
+test: lint unit unit-cv4 notebooks notebooks-coco
 
 # Re-run every notebook in a fresh kernel and store its outputs (after changing the package or
 # retraining the shapes model), so nbval compares against what a reader now sees.
 run-notebooks: $(STAMP)
 	cd notebooks && for nb in [0-9][0-9]_*.ipynb; do \
-		../$(BIN)/jupyter nbconvert --to notebook --execute --inplace "$$nb" || exit 1; done
+		MASKRCNN_TUTORIAL_MODEL=$(NOTEBOOK_MODEL) ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace "$$nb" || exit 1; done
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_postprocess.py

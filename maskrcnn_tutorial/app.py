@@ -24,7 +24,7 @@ from . import models, samples
 from .errors import UserError
 from .images import decode_image
 from .inference import RawOutputs
-from .server import MASK_BRANCH_ENV, MODEL_ENV
+from .server import INPUT_SIZE_ENV, MASK_BRANCH_ENV, MODEL_ENV
 from .widgets import (
     BoxProbe,
     MaskBrowser,
@@ -244,10 +244,13 @@ def build_app(model: Segmenter | None = None, mask_branch: str | None = None) ->
     """The whole classroom app (it displays as one widget, :attr:`ClassroomApp.widget`).
 
     ``model`` defaults to the model named by ``$MASKRCNN_TUTORIAL_APP_MODEL``, else the default
-    model (``coco`` when fetched, else the embedded ``shapes``). ``mask_branch`` defaults to
+    model (``coco`` when fetched, else the embedded ``shapes``), sized as
+    ``$MASKRCNN_TUTORIAL_APP_INPUT_SIZE`` says (default native). ``mask_branch`` defaults to
     ``$MASKRCNN_TUTORIAL_APP_MASK_BRANCH``, else ``kept``: masks only for the rows with a
     score, the same pictures at any slider position as ``full``, in less time.
     """
     if model is None:
-        model = models.load_model(os.environ.get(MODEL_ENV) or None)
+        model = models.load_model(
+            os.environ.get(MODEL_ENV) or None, input_size=os.environ.get(INPUT_SIZE_ENV)
+        )
     return ClassroomApp(model, mask_branch or os.environ.get(MASK_BRANCH_ENV) or "kept")

@@ -21,7 +21,7 @@ from .draw import COLOR_MODES
 from .errors import UserError
 from .files import check_outputs, staged
 from .images import write_image
-from .inference import MASK_BRANCHES
+from .inference import MASK_BRANCHES, InputSize, parse_input_size
 from .postprocess import DEFAULT_CONF_THRESHOLD, DEFAULT_MASK_THRESHOLD, check_threshold
 from .results import format_detections, frame_record, write_json, write_raw
 from .scenes import EVAL_SEED_START
@@ -66,6 +66,21 @@ def unit_interval(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def input_size(text: str) -> InputSize:
+    """argparse type for ``--input-size`` (see :func:`inference.parse_input_size`)."""
+    try:
+        return parse_input_size(text)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+INPUT_SIZE_HELP = (
+    "how the frame is sized for the network: native (default: coco takes it as it is, as the "
+    "LearnOpenCV tutorial does; shapes resizes to 256x256), asis, N (smaller side N pixels, "
+    "as the TensorFlow model's own 800) or WxH (as OpenCV's sample's 800x800)"
+)
+
+
 def note(message: str) -> None:
     """A one-line notice on stderr."""
     print(message, file=sys.stderr)
@@ -107,7 +122,7 @@ def load(args: argparse.Namespace) -> models.Model:
     """The model the user asked for (or the default, announced), on the requested target."""
     if args.model is None and (notice := models.default_model_notice()):
         note(notice)
-    model = models.load_model(args.model, target=args.target)
+    model = models.load_model(args.model, target=args.target, input_size=args.input_size)
     for line in model.notices:
         note(line)
     return model
@@ -270,6 +285,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         open_browser=not args.no_browser,
         mask_branch=args.mask_branch,
         max_pages=args.max_pages,
+        input_size=args.input_size,
     )
 
 
@@ -344,6 +360,7 @@ def build_parser() -> Parser:
         help="kept (default): masks only for the detections above --conf, same results in less "
         "time; full: the whole graph, masks for all 100 rows (what --raw then saves)",
     )
+    seg.add_argument("--input-size", type=input_size, metavar="SIZE", help=INPUT_SIZE_HELP)
     seg.add_argument("--out", type=Path, help="annotated image or video (.avi/.mp4)")
     seg.add_argument("--json", type=Path, help="detections as JSON (COCO RLE masks)")
     seg.add_argument("--raw", type=Path, help="raw network outputs as .npz (images only)")
@@ -400,6 +417,7 @@ def build_parser() -> Parser:
         default="kept",
         help="kept (default): masks only for the rows with a score; full: the whole graph",
     )
+    app.add_argument("--input-size", type=input_size, metavar="SIZE", help=INPUT_SIZE_HELP)
     app.set_defaults(func=cmd_app)
 
     doctor = add("doctor", help="check this laptop for the workshop (one line per check)")

@@ -88,6 +88,71 @@ def read_net(
         ) from None
 
 
+InputSize = str | int | tuple[int, int] | None
+"""How the frame is sized for the network (see :func:`parse_input_size`)."""
+
+INPUT_SIZE_CHOICES = "native, asis, N (smaller side N pixels) or WxH"
+
+
+def parse_input_size(value: InputSize) -> InputSize:
+    """Check an input-size choice and return it in canonical form.
+
+    - ``None`` or ``"native"``: the model's own choice (the default): ``coco`` takes the frame
+      as it is, as the LearnOpenCV tutorial does; ``shapes`` resizes to the 256 x 256 it was
+      trained on.
+    - ``"asis"``: the frame as it is, whatever the model.
+    - ``N`` (an int, or its text): the smaller side resized to ``N`` pixels, the aspect ratio
+      kept, as the TensorFlow model's own ``keep_aspect_ratio_resizer`` does with 800.
+    - ``(W, H)`` or ``"WxH"``: exactly that size, as OpenCV's ``mask_rcnn.py`` sample does with
+      800 x 800.
+    """
+    if value is None or value == "native":
+        return None
+    if value == "asis":
+        return "asis"
+    if isinstance(value, str):
+        text = value.strip().lower()
+        try:
+            value = tuple(int(part) for part in text.split("x")) if "x" in text else int(text)
+        except ValueError:
+            raise UserError(f"input size {value!r} is not one of: {INPUT_SIZE_CHOICES}") from None
+    sizes = value if isinstance(value, tuple) else (value,)
+    if len(sizes) not in (1, 2) or not all(32 <= int(v) <= 4096 for v in sizes):
+        raise UserError(
+            f"input size {value!r} must be {INPUT_SIZE_CHOICES}, with sides from 32 to 4096"
+        )
+    return tuple(int(v) for v in sizes) if isinstance(value, tuple) else int(value)
+
+
+def format_input_size(size: InputSize) -> str:
+    """The text form of a canonical input size, which :func:`parse_input_size` reads back."""
+    if size is None:
+        return "native"
+    if isinstance(size, tuple):
+        return f"{size[0]}x{size[1]}"
+    return str(size)
+
+
+def blob_dims(
+    image_shape: tuple[int, ...], input_size: InputSize, native: tuple[int, int] | None = None
+) -> tuple[int, int] | None:
+    """(width, height) the frame is resized to for ``input_size``; ``None`` keeps it as it is.
+
+    ``native`` is the model's own size (``ModelSpec.input_size``), used when ``input_size`` is
+    ``None``.
+    """
+    size = parse_input_size(input_size)
+    if size is None:
+        return native
+    if size == "asis":
+        return None
+    if isinstance(size, tuple):
+        return size
+    height, width = image_shape[:2]
+    scale = size / min(height, width)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def make_blob(image: np.ndarray, input_size: tuple[int, int] | None = None) -> np.ndarray:
     """The network's input: NCHW float32, RGB order, pixel values 0..255 (the graph scales).
 
@@ -107,11 +172,15 @@ class Model:
     net: cv2.dnn.Net
     target: str = "cpu"
     notices: list[str] = field(default_factory=list)
+    input_size: InputSize = None
+    """How frames are sized for the network (:func:`parse_input_size`); ``None``: native."""
     _split: SplitNet | None = field(default=None, repr=False)
 
     @classmethod
-    def load(cls, spec: ModelSpec, target: str = "cpu") -> Model:
-        """Read ``spec``'s files and pick a DNN target (falling back to cpu with a notice)."""
+    def load(cls, spec: ModelSpec, target: str = "cpu", input_size: InputSize = None) -> Model:
+        """Read ``spec``'s files and pick a DNN target (falling back to cpu with a notice);
+        ``input_size`` chooses how frames are sized (:func:`parse_input_size`)."""
+        input_size = parse_input_size(input_size)
         if not spec.available:
             missing = next(path for path in spec.files if not path.is_file())
             raise UserError(
@@ -127,7 +196,7 @@ class Model:
                 f"is damaged (its sha256 checksum does not match); {spec.repair}"
             )
         net = read_net(str(spec.weights), str(spec.config), fix=spec.repair)
-        model = cls(spec=spec, net=net)
+        model = cls(spec=spec, net=net, input_size=input_size)
         model.set_target(target)
         return model
 
@@ -148,6 +217,10 @@ class Model:
             net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
             net.setPreferableTarget(TARGETS[target])
         self.target = target
+
+    def blob(self, image: np.ndarray) -> np.ndarray:
+        """The network's input for ``image``, sized as :attr:`input_size` says."""
+        return make_blob(image, blob_dims(image.shape, self.input_size, self.spec.input_size))
 
     @property
     def split(self) -> SplitNet:
@@ -191,7 +264,7 @@ class Model:
             )
         extra = [name for name in dict.fromkeys(taps) if name not in OUTPUT_NAMES]
         split = self.split if mask_branch == "kept" else None
-        blob = make_blob(image, self.spec.input_size)
+        blob = self.blob(image)
         start = time.perf_counter()
         rows = features = None
         if split is None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import models
 from .errors import UserError
-from .inference import MASK_BRANCHES
+from .inference import MASK_BRANCHES, InputSize, format_input_size, parse_input_size
 
 #: The notebook Voila renders: one code cell, ``build_app()``.
 APP_NOTEBOOK = Path(__file__).resolve().with_name("app.ipynb")
@@ -30,6 +30,7 @@ MAX_DECODED_PIXELS = 50_000_000
 MODEL_ENV = "MASKRCNN_TUTORIAL_APP_MODEL"
 #: ... and how it runs the mask branch (``kept`` or ``full``).
 MASK_BRANCH_ENV = "MASKRCNN_TUTORIAL_APP_MASK_BRANCH"
+INPUT_SIZE_ENV = "MASKRCNN_TUTORIAL_APP_INPUT_SIZE"
 
 
 def is_loopback(ip: str) -> bool:
@@ -95,6 +96,7 @@ def serve(
     open_browser: bool = True,
     mask_branch: str = "kept",
     max_pages: int = MAX_PAGES,
+    input_size: InputSize = None,
 ) -> int:
     """Serve the app with Voila until Ctrl+C (or SIGTERM); returns Voila's exit status.
 
@@ -116,6 +118,7 @@ def serve(
         raise UserError(f"--mask-branch must be one of: {', '.join(MASK_BRANCHES)}")
     env = dict(os.environ)
     env[MASK_BRANCH_ENV] = mask_branch
+    env[INPUT_SIZE_ENV] = format_input_size(parse_input_size(input_size))
     if model is not None:
         env[MODEL_ENV] = model
     else:

@@ -3,15 +3,20 @@ tested without running a network."""
 
 from __future__ import annotations
 
+import io
 import os
+import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from maskrcnn_tutorial.fetch import COCO_SOURCE, fetch_coco, sha1_file
 from maskrcnn_tutorial.inference import RawOutputs
 from maskrcnn_tutorial.scenes import make_clip, make_scene
+from maskrcnn_tutorial.standin import GRAPH_NAME, WEIGHTS_NAME
 from tests.reference import standin_dir
 
 
@@ -63,6 +68,44 @@ def standin(tmp_path_factory) -> Path:
     (``make test`` keeps it in ``.venv``); skipped where the real text graph is absent."""
     root = os.environ.get("MASKRCNN_TUTORIAL_STANDIN_CACHE")
     return standin_dir(Path(root) if root else tmp_path_factory.mktemp("standin"))
+
+
+@pytest.fixture(scope="session")
+def tarball(standin, tmp_path_factory) -> Path:
+    """The stand-in packed as the TensorFlow tarball is (one folder, the .pb inside)."""
+    path = tmp_path_factory.mktemp("download") / COCO_SOURCE.tarball_name
+    with tarfile.open(path, "w:gz", compresslevel=1) as archive:
+        archive.add(standin / WEIGHTS_NAME, arcname=COCO_SOURCE.member)
+        info = tarfile.TarInfo(COCO_SOURCE.member.rsplit("/", 1)[0] + "/pipeline.config")
+        data = b"model {}\n"
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.fixture(scope="session")
+def standin_source(standin, tarball):
+    """The shipped source with the stand-in's checksums (the shipped table stays pinned)."""
+    return replace(
+        COCO_SOURCE,
+        tarball_sha1=sha1_file(tarball),
+        member_sha1=sha1_file(standin / WEIGHTS_NAME),
+        config_sha1s=frozenset({sha1_file(standin / GRAPH_NAME)}),
+    )
+
+
+@pytest.fixture(scope="session")
+def coco_cache(standin, tarball, standin_source, tmp_path_factory) -> Path:
+    """A model cache with the stand-in installed as ``coco`` by ``fetch coco --from``."""
+    cache = tmp_path_factory.mktemp("coco-cache")
+    fetch_coco(
+        cache,
+        tarball=tarball,
+        config=standin / GRAPH_NAME,
+        source=standin_source,
+        progress=False,
+    )
+    return cache
 
 
 @pytest.fixture(autouse=True)

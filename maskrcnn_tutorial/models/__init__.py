@@ -9,7 +9,9 @@ Two models share the same files and the same loading call,
   package, so everything works offline.
 
 The cache directory is ``$MASKRCNN_TUTORIAL_CACHE`` if set, else
-``$XDG_CACHE_HOME/maskrcnn_tutorial`` (``~/.cache/maskrcnn_tutorial``).
+``$XDG_CACHE_HOME/maskrcnn_tutorial`` (``~/.cache/maskrcnn_tutorial``). The default model is
+``coco`` once fetched, else ``shapes``; ``$MASKRCNN_TUTORIAL_MODEL`` names another (``make
+test`` uses it to run the notebooks on the model their stored outputs came from).
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ import os
 from pathlib import Path
 
 from ..errors import UserError
-from ..inference import Model
+from ..inference import InputSize, Model
 from ..labels import COCO_LABELS
 from ..modelspec import ModelSpec
 
 CACHE_ENV = "MASKRCNN_TUTORIAL_CACHE"
+MODEL_ENV = "MASKRCNN_TUTORIAL_MODEL"
 COCO_NAME = "mask_rcnn_inception_v2_coco_2018_01_28"
 SHAPES_DIR = Path(__file__).resolve().parent / "shapes"
 SHAPES_REPAIR = (
@@ -95,7 +98,11 @@ def get_spec(name: str) -> ModelSpec:
 
 
 def default_model_name() -> str:
-    """``coco`` when its files are in place, else the embedded ``shapes``."""
+    """``$MASKRCNN_TUTORIAL_MODEL`` if set, else ``coco`` when its files are in place, else the
+    embedded ``shapes``."""
+    chosen = os.environ.get(MODEL_ENV)
+    if chosen:
+        return get_spec(chosen).name
     return "coco" if coco_spec().available else "shapes"
 
 
@@ -109,7 +116,8 @@ def default_model_notice() -> str | None:
     )
 
 
-def load_model(name: str | None = None, target: str = "cpu") -> Model:
-    """Load model ``name`` (default: :func:`default_model_name`) ready for inference."""
+def load_model(name: str | None = None, target: str = "cpu", input_size: InputSize = None) -> Model:
+    """Load model ``name`` (default: :func:`default_model_name`) ready for inference;
+    ``input_size`` chooses how frames are sized (see ``inference.parse_input_size``)."""
     spec = get_spec(name or default_model_name())
-    return Model.load(spec, target=target)
+    return Model.load(spec, target=target, input_size=input_size)

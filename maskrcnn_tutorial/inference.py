@@ -7,6 +7,7 @@ tensors for the others, so :func:`read_net` asks for the classic engine where it
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -217,6 +218,10 @@ class Model:
             net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
             net.setPreferableTarget(TARGETS[target])
         self.target = target
+
+    def with_input_size(self, input_size: InputSize) -> Model:
+        """The same loaded network, sizing frames as ``input_size`` says (no second load)."""
+        return dataclasses.replace(self, input_size=parse_input_size(input_size), notices=[])
 
     def blob(self, image: np.ndarray) -> np.ndarray:
         """The network's input for ``image``, sized as :attr:`input_size` says."""

@@ -246,3 +246,19 @@ def test_python_dash_m_has_no_traceback(tmp_path):
     )
     assert done.returncode == 2
     assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("size", ["big", "10", "800x", "-1"])
+def test_segment_refuses_a_bad_input_size_before_work(size, capsys, tmp_path, scene_file):
+    out = tmp_path / "o.png"
+    code, _, err = run(["segment", scene_file, "--input-size", size, "--out", out], capsys)
+    assert_clean_error(code, err, "--input-size", "native, asis, N")
+    assert not out.exists()
+
+
+def test_segment_with_an_input_size_writes_the_picture(capsys, tmp_path, scene_file):
+    out_json = tmp_path / "o.json"
+    args = ["segment", scene_file, "--input-size", "asis", "--json", out_json]
+    code, _, err = run(args, capsys)
+    assert code == 0, err
+    assert json.loads(out_json.read_text())["detections"]

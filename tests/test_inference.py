@@ -109,3 +109,44 @@ def test_corrupt_files_are_a_user_error(tmp_path):
     config.write_text("node {")
     with pytest.raises(UserError, match="missing or corrupt"):
         inference.read_net(str(weights), str(config))
+
+
+@pytest.mark.parametrize(
+    ("choice", "expected"),
+    [
+        (None, None),
+        ("native", None),
+        ("asis", "asis"),
+        ("800", 800),
+        (600, 600),
+        ("800x600", (800, 600)),
+        ((640, 480), (640, 480)),
+    ],
+)
+def test_parse_input_size(choice, expected):
+    assert inference.parse_input_size(choice) == expected
+    text = inference.format_input_size(expected) if expected != "asis" else "asis"
+    assert inference.parse_input_size(text) == expected
+
+
+@pytest.mark.parametrize("bad", ["big", "0", "-5", "8x", "10x10", "5000", "1x2x3", "x"])
+def test_bad_input_sizes_name_the_choices(bad):
+    with pytest.raises(UserError, match="native, asis, N"):
+        inference.parse_input_size(bad)
+
+
+def test_blob_dims_keep_the_aspect_ratio_for_a_smaller_side():
+    assert inference.blob_dims((720, 1280, 3), 800) == (1422, 800)
+    assert inference.blob_dims((720, 1280, 3), "asis", native=(256, 256)) is None
+    assert inference.blob_dims((720, 1280, 3), None, native=(256, 256)) == (256, 256)
+    assert inference.blob_dims((720, 1280, 3), (800, 800)) == (800, 800)
+
+
+def test_with_input_size_shares_the_network_and_sizes_the_blob():
+    model = load_model("shapes")
+    image = np.zeros((100, 300, 3), np.uint8)
+    bigger = model.with_input_size(200)
+    assert bigger.net is model.net and model.input_size is None
+    assert model.forward(image).blob_shape == (1, 3, 256, 256)
+    raw = bigger.forward(image)
+    assert raw.blob_shape == (1, 3, 200, 600) and raw.image_shape == (100, 300)

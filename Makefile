@@ -75,6 +75,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_postprocess.py
 	$(BIN)/python benchmarks/bench_forward.py
 	$(BIN)/python benchmarks/bench_mask_branch.py
+	$(BIN)/python benchmarks/bench_standin.py
 
 # JupyterLab refuses to start as root (containers run as root) unless told it is meant.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)

@@ -107,3 +107,11 @@ def test_input_size_choices_on_coco(on_coco, photo, size, expected):
     assert raw.blob_shape == (1, 3, *expected)
     assert raw.image_shape == image.shape[:2]  # boxes stay normalised to the photo
     assert raw.detection_out_final.shape == (1, 1, 100, 7)
+
+
+def test_the_standin_is_never_taken_for_the_real_model(on_coco, capsys, photo, tmp_path):
+    model = models.load_model("coco")
+    assert models.UNPUBLISHED_COCO in model.notices
+    assert main(["--quiet", "segment", str(photo), "--json", str(tmp_path / "a.json")]) == 0
+    assert "not the published file" in capsys.readouterr().err
+    assert models.load_model("shapes").notices == []

@@ -16,6 +16,7 @@ test`` uses it to run the notebooks on the model their stored outputs came from)
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -120,4 +121,28 @@ def load_model(name: str | None = None, target: str = "cpu", input_size: InputSi
     """Load model ``name`` (default: :func:`default_model_name`) ready for inference;
     ``input_size`` chooses how frames are sized (see ``inference.parse_input_size``)."""
     spec = get_spec(name or default_model_name())
-    return Model.load(spec, target=target, input_size=input_size)
+    model = Model.load(spec, target=target, input_size=input_size)
+    if spec.name == "coco" and not is_published_coco(spec.weights):
+        model.notices.append(UNPUBLISHED_COCO)
+    return model
+
+
+UNPUBLISHED_COCO = (
+    "the coco weights in the cache are not the published file (their sha1 differs): a test "
+    "stand-in or a modified copy, so its detections are not the real model's; "
+    "run 'maskrcnn-tutorial fetch coco' for the real one"
+)
+
+
+def is_published_coco(weights: Path) -> bool:
+    """Whether ``weights`` is the published ``frozen_inference_graph.pb`` (by its sha1, pinned
+    in :mod:`~maskrcnn_tutorial.fetch`). Hashed once per file version."""
+    stat = weights.stat()
+    return _sha1_matches(str(weights), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _sha1_matches(path: str, mtime_ns: int, size: int) -> bool:
+    from ..fetch import COCO_SOURCE, sha1_file
+
+    return sha1_file(Path(path)) == COCO_SOURCE.member_sha1

@@ -133,6 +133,9 @@ class ClassroomApp:
             "choose another sample or upload a picture and move the sliders: only "
             "post-processing and drawing run again, never the network.</p>"
             + (f"<p><i>{html.escape(notice)}</i></p>" if notice else "")
+            + "".join(
+                f"<p><b>Note:</b> {html.escape(line)}</p>" for line in getattr(model, "notices", ())
+            )
         )
         masks_header = widgets.HTML(
             "<h3>One detection's 15x15 masks, for every class</h3><p>The network predicts a "

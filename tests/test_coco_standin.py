@@ -94,6 +94,8 @@ def test_app_on_coco_segments_the_first_sample(on_coco):
     assert app.model.name == "coco"
     assert bytes(app.explorer.view.value).startswith(b"\x89PNG")
     assert len(app.browser.detection.options) >= 10
+    header = app.widget.children[0].value
+    assert "not the published file" in header  # the stand-in never passes for the real model
 
 
 @pytest.mark.parametrize(

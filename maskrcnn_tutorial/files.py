@@ -82,10 +82,14 @@ def check_writable(path: str | Path) -> Path:
         raise UserError(f"cannot write {path}: folder {folder} does not exist; create it first")
     if not os.access(folder, os.W_OK):
         raise UserError(f"cannot write {path}: folder {folder} is not writable; choose another")
+    probe = None
     try:
-        temp_beside(path).unlink()
+        probe = temp_beside(path)
     except OSError as exc:
         raise UserError(f"cannot write {path}: {reason(exc)}") from None
+    finally:
+        if probe is not None:
+            probe.unlink(missing_ok=True)
     return path
 
 
@@ -196,17 +200,15 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
     path = check_writable(path)
     real = target(path)
+    temp = None
     try:
         temp = temp_beside(real)
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {reason(exc)}") from None
-    try:
         temp.write_bytes(data)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise UserError(f"cannot write {path}: {reason(exc)}; nothing was written") from None
-    except BaseException:
-        temp.unlink(missing_ok=True)
+    except BaseException as exc:
+        if temp is not None:
+            temp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise UserError(f"cannot write {path}: {reason(exc)}; nothing was written") from None
         raise
     land(temp, real)
     return path

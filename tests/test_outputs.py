@@ -19,6 +19,7 @@ from maskrcnn_tutorial.scenes import make_clip
 
 from .conftest import write_clip
 from .test_cli import assert_clean_error, run
+from .test_server import default_sigint
 
 
 @pytest.fixture
@@ -284,9 +285,10 @@ def test_a_signal_mid_video_removes_the_temporary_file(tmp_path, long_clip, sign
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )  # fmt: skip
     deadline = time.monotonic() + 60
-    while not any(out.parent.iterdir()):  # the video's temporary file: frames are being written
+    while not any(p.suffix == ".avi" for p in out.parent.iterdir()):  # frames are being written
         assert process.poll() is None and time.monotonic() < deadline, "no frame was written"
         time.sleep(0.02)
     process.send_signal(signum)

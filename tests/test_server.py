@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -116,9 +117,16 @@ def test_the_kernel_manager_refuses_a_kernel_over_the_bound():
 
     manager = BoundedKernelManager(max_kernels=2)
     manager._kernels = {"a": None, "b": None}  # two pages open
-    with pytest.raises(web.HTTPError) as refused:
-        asyncio.run(manager.start_kernel(kernel_name="python3"))
+    with pytest.raises(web.HTTPError) as refused, ThreadPoolExecutor(1) as thread:
+        # a thread of its own: another test may leave an event loop running in this one
+        thread.submit(asyncio.run, manager.start_kernel(kernel_name="python3")).result()
     assert refused.value.status_code == 503 and "at most 2 pages" in refused.value.reason
+
+
+def default_sigint() -> None:
+    """In a child: Ctrl+C's default, whatever the test runner set (an ignored SIGINT is
+    inherited, and Python then raises no KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _free_port() -> int:
@@ -147,6 +155,7 @@ def test_a_signal_stops_voila_quietly(signum, when):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, as a terminal would give it
+        preexec_fn=default_sigint,
     )
     assert "classroom app:" in app.stdout.readline()
     deadline = time.monotonic() + 90

@@ -125,12 +125,17 @@ class VideoWriter:
             raise UserError(f"cannot write {self.path}: {reason(exc)}") from None
         self.size = size
         fourcc = cv2.VideoWriter_fourcc(*FOURCC[suffix])
-        with native_stderr_silenced():
-            self.writer = cv2.VideoWriter(str(self.temp), fourcc, fps if fps > 0 else 25.0, size)
-            opened = self.writer.isOpened()
-        if not opened:
+        try:  # until __init__ returns nobody else can remove the temporary file
+            with native_stderr_silenced():
+                self.writer = cv2.VideoWriter(
+                    str(self.temp), fourcc, fps if fps > 0 else 25.0, size
+                )
+                opened = self.writer.isOpened()
+            if not opened:
+                raise UserError(f"OpenCV cannot write {suffix} video here; try --out with .avi")
+        except BaseException:
             self.temp.unlink(missing_ok=True)
-            raise UserError(f"OpenCV cannot write {suffix} video here; try --out with .avi")
+            raise
         self.frames = 0
 
     def write(self, frame: np.ndarray) -> None:

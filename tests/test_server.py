@@ -157,17 +157,22 @@ def test_a_signal_stops_voila_quietly(signum, when):
         start_new_session=True,  # its own process group, as a terminal would give it
         preexec_fn=default_sigint,
     )
-    assert "classroom app:" in app.stdout.readline()
-    deadline = time.monotonic() + 90
-    while when == "serving" and not _listening(port):
-        assert app.poll() is None and time.monotonic() < deadline, app.stderr.read()
-        time.sleep(0.2)
-    if when == "starting":
-        time.sleep(1.0)  # Voila is importing and starting its server
-    os.killpg(app.pid, signum)
-    _, err = app.communicate(timeout=60)
-    assert app.returncode == 0, err
-    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
-    assert err.strip().endswith("app stopped"), err
-    time.sleep(0.5)
-    assert not _listening(port)  # Voila is gone too
+    try:
+        assert "classroom app:" in app.stdout.readline()
+        deadline = time.monotonic() + 90
+        while when == "serving" and not _listening(port):
+            assert app.poll() is None and time.monotonic() < deadline, app.stderr.read()
+            time.sleep(0.2)
+        if when == "starting":
+            time.sleep(1.0)  # Voila is importing and starting its server
+        os.killpg(app.pid, signum)
+        _, err = app.communicate(timeout=60)
+        assert app.returncode == 0, err
+        assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+        assert err.strip().endswith("app stopped"), err
+        time.sleep(0.5)
+        assert not _listening(port)  # Voila is gone too
+    finally:
+        if app.poll() is None:  # a failed test must not leave the app (and Voila) serving
+            os.killpg(app.pid, signal.SIGTERM)
+            app.wait(timeout=60)

@@ -25,6 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import cv2
+from bench_mask_branch import REFERENCE  # the real text graph in ../shared/reference
 
 from maskrcnn_tutorial.anatomy import stage_times
 from maskrcnn_tutorial.inference import Model
@@ -32,12 +33,6 @@ from maskrcnn_tutorial.models import coco_spec
 from maskrcnn_tutorial.scenes import make_scene
 from maskrcnn_tutorial.standin import GRAPH_NAME, WEIGHTS_NAME, write_standin
 
-REFERENCE = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "reference"
-    / "mask_rcnn_inception_v2_coco_2018_01_28.pbtxt"
-)
 FRAME = (1280, 720)
 #: Stages of ``anatomy.STAGES`` summed into the four parts of the issue's breakdown.
 PARTS = {

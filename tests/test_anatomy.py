@@ -1,11 +1,12 @@
-from pathlib import Path
-
 import pytest
 
 from maskrcnn_tutorial import anatomy
+from maskrcnn_tutorial.inference import read_net
 from maskrcnn_tutorial.models import load_model
 from maskrcnn_tutorial.scenes import make_scene
+from maskrcnn_tutorial.standin import GRAPH_NAME, WEIGHTS_NAME
 from maskrcnn_tutorial.textgraph import read_text_graph
+from tests.reference import coco_text_graph
 
 
 def test_stage_of_the_real_graphs_names():
@@ -43,13 +44,6 @@ def test_layers_of_the_shapes_model_flow_through_every_stage():
     assert sum(count for _, count, _ in summary) == len(layers)
 
 
-REAL_GRAPH = (
-    Path(__file__).resolve().parents[2]
-    / "shared/reference"
-    / ("mask_rcnn_inception_v2_coco_2018_01_28.pbtxt")
-)
-
-
 def test_every_tap_is_a_layer_of_the_shapes_model_and_a_node_of_its_graph():
     model = load_model("shapes")
     graph = read_text_graph(model.spec.config)
@@ -58,9 +52,8 @@ def test_every_tap_is_a_layer_of_the_shapes_model_and_a_node_of_its_graph():
             assert model.net.getLayerId(name) >= 0 and name in graph, name
 
 
-@pytest.mark.skipif(not REAL_GRAPH.is_file(), reason="../shared/reference is not here")
 def test_every_tap_is_a_node_of_the_real_graph():
-    graph = read_text_graph(REAL_GRAPH)
+    graph = read_text_graph(coco_text_graph())
     missing = [n for roles in anatomy.TAPS.values() for n in roles.values() if n not in graph]
     assert not missing
     assert graph["CropAndResize"].inputs[0].endswith("Mixed_4e/concat")  # the backbone's output
@@ -81,3 +74,11 @@ def test_backbone_taps_end_at_the_feature_map_both_crops_read():
     assert graph["CropAndResize"].inputs[0] == last == graph["CropAndResize_1"].inputs[0]
     raw = model.forward(make_scene(1_000_001).image, taps=[early, last])
     assert raw.taps[early].shape[2] > raw.taps[last].shape[2]  # the early one is finer
+
+
+def test_every_tap_is_a_layer_opencv_builds_from_the_real_graph(standin):
+    net = read_net(str(standin / WEIGHTS_NAME), str(standin / GRAPH_NAME))
+    missing = [
+        n for roles in anatomy.TAPS.values() for n in roles.values() if net.getLayerId(n) < 0
+    ]
+    assert not missing

@@ -111,6 +111,7 @@ def parse_input_size(value: InputSize) -> InputSize:
         return None
     if value == "asis":
         return "asis"
+    given = value
     if isinstance(value, str):
         text = value.strip().lower()
         try:
@@ -120,7 +121,7 @@ def parse_input_size(value: InputSize) -> InputSize:
     sizes = value if isinstance(value, tuple) else (value,)
     if len(sizes) not in (1, 2) or not all(32 <= int(v) <= 4096 for v in sizes):
         raise UserError(
-            f"input size {value!r} must be {INPUT_SIZE_CHOICES}, with sides from 32 to 4096"
+            f"input size {given!r} must be {INPUT_SIZE_CHOICES}, with sides from 32 to 4096"
         )
     return tuple(int(v) for v in sizes) if isinstance(value, tuple) else int(value)
 

@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..cli import Parser
 from ..errors import UserError
 from ..models import coco_spec
 from . import manifest
@@ -30,13 +31,14 @@ def _graph(path: Path | None) -> Path:
                 "or run 'maskrcnn-tutorial fetch coco'"
             )
     if not path.is_file():
-        raise UserError(f"text graph {path} does not exist; check the path given to --graph")
+        what = "is not a file" if path.exists() else "does not exist"
+        raise UserError(f"text graph {path} {what}; check the path given to --graph")
     return path
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m maskrcnn_tutorial.standin",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -45,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--graph", type=Path, help="the real text graph (default: fetched coco)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated values")
     parser.add_argument("--write-manifest", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         graph = _graph(args.graph)
         if args.write_manifest:
             path = manifest.write(manifest.derive(graph))

@@ -17,15 +17,19 @@ import numpy as np
 
 from .scenes import EVAL_SEED_START, make_scene
 
-#: Held-out scene seeds shown by the notebooks (never used in training). The first is the lead
-#: scene of notebooks 00 to 06: five objects the model gets right, two touching stars and two
-#: touching circles each separated into their own detections (the article's two sheep).
-SCENE_SEEDS: tuple[int, ...] = (EVAL_SEED_START + 399, EVAL_SEED_START + 284, EVAL_SEED_START + 356)
+#: Held-out scene seeds shown by the notebooks (never used in training), each one the model gets
+#: right even at the real graph's score threshold 0.3. The first is the lead scene of notebooks
+#: 00 to 06: five objects, two touching stars and two touching circles each separated into their
+#: own detections (the article's two sheep); then touching rings and stars, and a square by two
+#: stars.
+SCENE_SEEDS: tuple[int, ...] = (EVAL_SEED_START + 399, EVAL_SEED_START + 197, EVAL_SEED_START + 356)
 
-#: A held-out scene the model gets wrong, kept as the series' explained failure: a duplicate
-#: "circle" spanning two circles survives NMS (its box IoU with the true circle is below the
-#: graph's NMS threshold) and a "square" on a circle survives because NMS runs per class.
-FAILURE_SEED = EVAL_SEED_START + 1
+#: A held-out scene the model gets wrong, kept as the series' explained failure: three
+#: triangles, and besides them a second "triangle" box on one of them that survives NMS (its box
+#: IoU with the first is below the graph's NMS threshold of 0.6) and a "square" on a triangle that
+#: survives because NMS runs per class. (Scene 1,000,001 played this part until the model's
+#: second training stage; its duplicate circle now scores 0.32, under the tutorial's 0.5.)
+FAILURE_SEED = EVAL_SEED_START + 172
 
 
 def _photo(name: str) -> Callable[[], np.ndarray]:

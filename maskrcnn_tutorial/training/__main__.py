@@ -1,9 +1,12 @@
 """Train and export the shapes model.
 
-Reproduce the shipped model (5000 steps took 69 minutes on this project's shared 2-core CPU)::
+Reproduce the shipped model in two stages (the model card gives the times)::
 
     python -m maskrcnn_tutorial.training --steps 5000 --seed 0 --batch 8 --lr 0.002 \\
-        --out maskrcnn_tutorial/models/shapes --workdir /tmp/shapes-run
+        --mask-channels 24 --out /tmp/shapes-stage1
+    python -m maskrcnn_tutorial.training --init-from /tmp/shapes-stage1/shapes.pb \\
+        --steps 6000 --seed 3 --lr 0.001 --mask-weight 2 --mask-jitter 0.05 \\
+        --out maskrcnn_tutorial/models/shapes
 
 Writes ``shapes.pbtxt``, ``shapes.pb``, ``model.json`` and ``parity.npz`` into ``--out``
 (``MODEL_CARD.md`` is maintained by hand). ``--from-checkpoint`` exports a saved checkpoint
@@ -13,14 +16,28 @@ without training; ``--stop-after N`` ends training after N steps of the ``--step
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from maskrcnn_tutorial.training.export import export
+from maskrcnn_tutorial.training.graphdef import read_consts
 from maskrcnn_tutorial.training.mirror import ShapesMaskRCNN
 from maskrcnn_tutorial.training.spec import Spec
 from maskrcnn_tutorial.training.train import train
+
+
+def base_training(pb: Path) -> dict:
+    """What is known of the weights a fine-tune started from: their sha256 and the training
+    record of the ``model.json`` beside them (when there is one)."""
+    record: dict = {"sha256": hashlib.sha256(pb.read_bytes()).hexdigest()}
+    meta = pb.with_name("model.json")
+    if meta.is_file():
+        record["training"] = json.loads(meta.read_text()).get("training")
+    return record
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -53,17 +70,46 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="export this checkpoint instead of training",
     )
+    parser.add_argument(
+        "--init-from",
+        type=Path,
+        default=None,
+        help="fine-tune from this exported shapes.pb (layers of another shape start fresh)",
+    )
+    parser.add_argument("--mask-channels", type=int, default=Spec.mask_channels)
+    parser.add_argument("--mask-out-kernel", type=int, default=Spec.mask_out_kernel)
+    parser.add_argument("--mask-weight", type=float, default=1.0, help="scale of the mask loss")
+    parser.add_argument(
+        "--mask-jitter",
+        type=float,
+        default=0.0,
+        help="train the mask head on ground-truth boxes jittered by this fraction of their size "
+        "(default 0: on foreground proposals)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
+    spec = replace(Spec(), mask_channels=args.mask_channels, mask_out_kernel=args.mask_out_kernel)
 
+    base = None
+    if args.init_from:
+        base = read_consts(args.init_from.read_bytes())
     if args.from_checkpoint:
         state = torch.load(args.from_checkpoint)
-        model = ShapesMaskRCNN(Spec())
+        model = ShapesMaskRCNN(spec)
         model.load_state_dict(state["model"])
         seconds, steps = state.get("seconds"), state["step"]
     else:
         model, seconds = train(
-            args.steps, args.seed, args.workdir, args.batch, args.lr, stop_after=args.stop_after
+            args.steps,
+            args.seed,
+            args.workdir,
+            args.batch,
+            args.lr,
+            stop_after=args.stop_after,
+            spec=spec,
+            init=base,
+            mask_weight=args.mask_weight,
+            mask_jitter=args.mask_jitter,
         )
         steps = min(args.steps, args.stop_after or args.steps)
         torch.save(
@@ -71,17 +117,22 @@ def main(argv: list[str] | None = None) -> None:
             args.workdir / "checkpoint.pt",
         )
     stop = f" --stop-after {steps}" if steps < args.steps else ""
-    command = (
-        f"python -m maskrcnn_tutorial.training --steps {args.steps}{stop} --seed {args.seed} "
-        f"--batch {args.batch} --lr {args.lr} --out {args.out}"
-    )
+    options = [
+        f"--init-from {args.init_from}" if args.init_from else "",
+        f"--steps {args.steps}{stop} --seed {args.seed} --batch {args.batch} --lr {args.lr}",
+        f"--mask-channels {spec.mask_channels} --mask-out-kernel {spec.mask_out_kernel}",
+        f"--mask-weight {args.mask_weight:g} --mask-jitter {args.mask_jitter:g}",
+        f"--out {args.out}",
+    ]
     info = {
-        "command": command,
+        "command": " ".join(["python -m maskrcnn_tutorial.training", *filter(None, options)]),
         "seed": args.seed,
         "steps": steps,
         "seconds": round(seconds) if seconds is not None else None,
         "torch": torch.__version__,
     }
+    if args.init_from:
+        info["fine_tuned_from"] = base_training(args.init_from)
     export(model, args.out, info)
     print(f"exported to {args.out}: {info}")
 

@@ -11,6 +11,7 @@ Conventions that make it match OpenCV exactly:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +94,7 @@ class ShapesMaskRCNN(nn.Module):
         self.box_fc = nn.Linear(second[-1], c * 4)
         self.cls_fc = nn.Linear(second[-1], c + 1)
         self.mask_conv = nn.Conv2d(second[-1], spec.mask_channels, 3)
-        self.mask_out = nn.Conv2d(spec.mask_channels, c, 1)
+        self.mask_out = nn.Conv2d(spec.mask_channels, c, spec.mask_out_kernel)
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
@@ -136,7 +137,7 @@ class ShapesMaskRCNN(nn.Module):
         x = self._second_stage(feats, boxes)
         x = F.interpolate(x, size=(self.spec.mask_size,) * 2, mode="bilinear", align_corners=True)
         x = F.relu(self.mask_conv(same_pad(x, 3, 1)))
-        return self.mask_out(x)
+        return self.mask_out(same_pad(x, self.spec.mask_out_kernel, 1))
 
     # ------------------------------------------------------------------ inference
 
@@ -231,25 +232,52 @@ class ShapesMaskRCNN(nn.Module):
             ValueError: a layer's weights are missing or have the wrong shape.
         """
         for name, m in self.named_layers():
-            for key, param, perm in (
-                (f"{name}/weights", m.weight, self._tf_layout(m)),
-                (f"{name}/biases", m.bias, (0,)),
-            ):
-                if key not in weights:
-                    raise ValueError(f"no Const named {key!r} in the weights")
-                value = torch.from_numpy(np.asarray(weights[key], np.float32))
-                inverse = tuple(int(i) for i in np.argsort(perm))
-                value = value.permute(inverse)
-                if value.shape != param.shape:
-                    raise ValueError(
-                        f"{key} has shape {tuple(weights[key].shape)}, the model expects "
-                        f"{tuple(param.permute(perm).shape)}"
-                    )
-                param.copy_(value)
+            self._load_layer(name, m, weights)
+
+    def _load_layer(self, name: str, m: nn.Conv2d | nn.Linear, weights: dict) -> None:
+        for key, param, perm in (
+            (f"{name}/weights", m.weight, self._tf_layout(m)),
+            (f"{name}/biases", m.bias, (0,)),
+        ):
+            if key not in weights:
+                raise ValueError(f"no Const named {key!r} in the weights")
+            value = torch.from_numpy(np.asarray(weights[key], np.float32))
+            value = value.permute(tuple(int(i) for i in np.argsort(perm)))
+            if value.shape != param.shape:
+                raise ValueError(
+                    f"{key} has shape {tuple(weights[key].shape)}, the model expects "
+                    f"{tuple(param.permute(perm).shape)}"
+                )
+            param.copy_(value)
 
     @classmethod
     def from_pb(cls, path: Path, spec: Spec | None = None) -> ShapesMaskRCNN:
-        """A mirror holding the weights of an exported weights-only GraphDef (``shapes.pb``)."""
-        model = cls(spec or Spec())
-        model.load_tf_weights(read_consts(Path(path).read_bytes()))
+        """A mirror holding the weights of an exported weights-only GraphDef (``shapes.pb``);
+        without ``spec``, the mask head's width and output kernel are read from the weights."""
+        weights = read_consts(Path(path).read_bytes())
+        model = cls(spec or spec_of(weights))
+        model.load_tf_weights(weights)
         return model.eval()
+
+    @torch.no_grad()
+    def load_matching(self, weights: dict[str, np.ndarray]) -> list[str]:
+        """Set every layer whose weights have this model's shapes (fine-tuning from an export
+        with a different head); returns the names of the layers left as initialised."""
+        fresh = []
+        for name, m in self.named_layers():
+            kernel = weights.get(f"{name}/weights")
+            expected = tuple(m.weight.permute(self._tf_layout(m)).shape)
+            if kernel is None or tuple(kernel.shape) != expected:
+                fresh.append(name)
+                continue
+            self._load_layer(name, m, weights)
+        return fresh
+
+
+def spec_of(weights: dict[str, np.ndarray]) -> Spec:
+    """The default :class:`Spec` with the mask head's sizes taken from exported weights."""
+    kernel = weights.get(f"{names.MASK_CONV}/weights")
+    out = weights.get(f"{names.MASK_OUT}/weights")
+    if kernel is None or out is None:
+        return Spec()
+    return replace(Spec(), mask_channels=int(kernel.shape[3]), mask_out_kernel=int(out.shape[0]))

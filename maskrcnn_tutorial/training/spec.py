@@ -41,7 +41,11 @@ class Spec:
     score_threshold: float = 0.05
     final_nms: float = 0.6
     mask_size: int = 15
-    mask_channels: int = 24
+    # Mask head at 15x15: a 3x3 conv of ``mask_channels``, then a ``mask_out_kernel`` conv to
+    # one mask per class (the real graph: 3x3 of 256, then 3x3 to 90). The first training stage
+    # had 24 channels; the second widened the head to 96 (see the model card).
+    mask_channels: int = 96
+    mask_out_kernel: int = 1
 
     @property
     def num_classes(self) -> int:

@@ -21,6 +21,17 @@ ROIS_PER_IMAGE = 32
 MASKS_PER_IMAGE = 10  # at most this many foreground regions per image train the mask head
 
 
+def jitter(boxes: np.ndarray, rng: np.random.Generator, sigma: float) -> np.ndarray:
+    """Normalised boxes with each side moved by a normal offset of ``sigma`` times the box's
+    width or height (kept at least a fifth of its size, inside the image)."""
+    w = boxes[:, 2] - boxes[:, 0]
+    h = boxes[:, 3] - boxes[:, 1]
+    out = boxes + rng.normal(0, sigma, (len(boxes), 4)) * np.stack([w, h, w, h], 1)
+    out[:, 2] = np.maximum(out[:, 2], out[:, 0] + 0.2 * w)
+    out[:, 3] = np.maximum(out[:, 3], out[:, 1] + 0.2 * h)
+    return np.clip(out, 0, 1).astype(np.float32)
+
+
 @dataclass
 class Batch:
     """Images (B, 3, H, W) RGB floats and per-image ground truth (normalised boxes)."""
@@ -69,9 +80,18 @@ def mask_targets(masks: np.ndarray, rois: np.ndarray, size: int) -> torch.Tensor
 
 
 def losses(
-    model: ShapesMaskRCNN, batch: Batch, anchors: np.ndarray, rng: np.random.Generator
+    model: ShapesMaskRCNN,
+    batch: Batch,
+    anchors: np.ndarray,
+    rng: np.random.Generator,
+    mask_jitter: float = 0.0,
 ) -> dict[str, torch.Tensor]:
-    """All five Mask R-CNN losses for one batch."""
+    """All five Mask R-CNN losses for one batch.
+
+    The mask head trains on foreground proposals, or with ``mask_jitter`` > 0 on the
+    ground-truth boxes jittered by that fraction of their size (close to the refined boxes it
+    sees at inference).
+    """
     spec = model.spec
     feats = model.features(batch.images)
     box, logits = model.rpn_heads(feats)
@@ -108,18 +128,24 @@ def losses(
         rois.append(t.rois)
         roi_labels.append(t.labels)
         roi_deltas.append(t.deltas)
-        fg = np.flatnonzero(t.labels > 0)[:MASKS_PER_IMAGE]
+        if mask_jitter > 0:
+            fg = np.arange(min(len(batch.boxes[i]), MASKS_PER_IMAGE))
+            m_rois, m_index = jitter(batch.boxes[i][fg], rng, mask_jitter), fg
+            m_labels = batch.classes[i][fg] + 1
+        else:
+            fg = np.flatnonzero(t.labels > 0)[:MASKS_PER_IMAGE]
+            m_rois, m_index, m_labels = t.rois[fg], t.gt_index[fg], t.labels[fg]
         pad = MASKS_PER_IMAGE - len(fg)
-        mr = np.concatenate([t.rois[fg], np.tile([[0, 0, 1, 1]], (pad, 1))]).astype(np.float32)
+        mr = np.concatenate([m_rois, np.tile([[0, 0, 1, 1]], (pad, 1))]).astype(np.float32)
         mask_rois.append(mr)
-        gt = batch.masks[i][t.gt_index[fg]] if len(fg) else batch.masks[i][:0]
+        gt = batch.masks[i][m_index] if len(fg) else batch.masks[i][:0]
         target = (
-            mask_targets(gt, t.rois[fg], spec.mask_size)
+            mask_targets(gt, m_rois, spec.mask_size)
             if len(fg)
             else torch.zeros(0, spec.mask_size, spec.mask_size)
         )
         mask_gt.append(torch.cat([target, torch.zeros(pad, spec.mask_size, spec.mask_size)]))
-        mask_cls.append(np.concatenate([t.labels[fg] - 1, np.zeros(pad, np.int64)]))
+        mask_cls.append(np.concatenate([m_labels - 1, np.zeros(pad, np.int64)]))
         mask_w.append(np.concatenate([np.ones(len(fg)), np.zeros(pad)]))
 
     pred_deltas, cls_logits = model.box_head(feats, torch.from_numpy(np.stack(rois)))
@@ -150,17 +176,26 @@ def train(
     log_every: int = 25,
     checkpoint_every: int = 500,
     stop_after: int | None = None,
+    spec: Spec | None = None,
+    init: dict[str, np.ndarray] | None = None,
+    mask_weight: float = 1.0,
+    mask_jitter: float = 0.0,
 ) -> tuple[ShapesMaskRCNN, float]:
-    """Train from scratch; returns the model and the wall time in seconds.
+    """Train from scratch, or fine-tune from ``init`` (exported weights by graph Const name;
+    layers whose shapes differ start fresh); returns the model and the wall time in seconds.
 
     The learning-rate schedule (warm-up, then cosine decay) spans ``steps``; ``stop_after``
     ends training earlier on that same schedule. Checkpoints (``workdir/checkpoint.pt``) are
-    written every ``checkpoint_every`` steps.
+    written every ``checkpoint_every`` steps. ``mask_weight`` scales the mask loss and
+    ``mask_jitter`` chooses the mask head's training boxes (see :func:`losses`).
     """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    spec = Spec()
+    spec = spec or Spec()
     model = ShapesMaskRCNN(spec)
+    if init is not None:
+        fresh = model.load_matching(init)
+        print(f"fine-tuning; initialised afresh: {', '.join(fresh) or 'nothing'}", flush=True)
     w, h = spec.input_size
     anchors = layers.prior_boxes(spec.feature_shape(), (h, w), spec.feature_stride, spec.anchors)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
@@ -180,8 +215,8 @@ def train(
         for step in range(last):
             data = pending.result()
             pending = pool.submit(make_batch, scene_seeds(seed, step + 1, batch), spec)
-            parts = losses(model, data, anchors, rng)
-            total = sum(parts.values())
+            parts = losses(model, data, anchors, rng, mask_jitter)
+            total = sum(parts.values()) + (mask_weight - 1) * parts["mask"]
             opt.zero_grad()
             total.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)

@@ -1,0 +1,82 @@
+"""Fine-tuning the shapes model from exported weights (needs torch, the ``train`` extra)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from maskrcnn_tutorial.training import names  # noqa: E402
+from maskrcnn_tutorial.training.graphdef import read_consts  # noqa: E402
+from maskrcnn_tutorial.training.mirror import ShapesMaskRCNN, spec_of  # noqa: E402
+from maskrcnn_tutorial.training.spec import Spec  # noqa: E402
+from maskrcnn_tutorial.training.train import jitter, train  # noqa: E402
+
+SHIPPED = Path(__file__).resolve().parents[1] / "maskrcnn_tutorial" / "models" / "shapes"
+
+
+def small_head(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The shipped weights with the mask head of the first training stage (24 channels, 1x1)."""
+    spec = replace(Spec(), mask_channels=24, mask_out_kernel=1)
+    other = ShapesMaskRCNN(spec).tf_weights()
+    head = (names.MASK_CONV, names.MASK_OUT)
+    return {k: other[k] if k.startswith(head) else v for k, v in weights.items()}
+
+
+def test_spec_is_read_from_the_weights():
+    weights = read_consts((SHIPPED / "shapes.pb").read_bytes())
+    spec = spec_of(weights)
+    assert spec.mask_channels == weights[f"{names.MASK_CONV}/weights"].shape[3]
+    assert spec.mask_out_kernel == weights[f"{names.MASK_OUT}/weights"].shape[0]
+    first = spec_of(small_head(weights))
+    assert (first.mask_channels, first.mask_out_kernel) == (24, 1)
+
+
+def test_matching_layers_load_and_a_resized_head_starts_fresh():
+    weights = small_head(read_consts((SHIPPED / "shapes.pb").read_bytes()))
+    model = ShapesMaskRCNN(replace(Spec(), mask_channels=96, mask_out_kernel=3))
+    before = model.tf_weights()
+    fresh = model.load_matching(weights)
+    assert fresh == [names.MASK_CONV, names.MASK_OUT]
+    after = model.tf_weights()
+    for key, value in after.items():
+        if key.startswith((names.MASK_CONV, names.MASK_OUT)):
+            np.testing.assert_array_equal(value, before[key], err_msg=key)
+        else:
+            np.testing.assert_array_equal(value, weights[key], err_msg=key)
+
+
+def test_jitter_moves_sides_by_a_fraction_of_the_size_and_stays_inside():
+    rng = np.random.default_rng(0)
+    boxes = np.array([[0.1, 0.2, 0.5, 0.6], [0.0, 0.0, 1.0, 1.0]] * 200, np.float32)
+    np.testing.assert_allclose(jitter(boxes, rng, 0.0), boxes)
+    moved = jitter(boxes, rng, 0.05)
+    assert moved.min() >= 0 and moved.max() <= 1
+    assert (moved[:, 2] > moved[:, 0]).all() and (moved[:, 3] > moved[:, 1]).all()
+    offset = (moved - boxes)[0::2, :2] / 0.4  # first box: 0.4 wide and high, never clipped
+    assert 0.035 < offset.std() < 0.065
+
+
+def test_fine_tuning_starts_from_the_given_weights(tmp_path):
+    weights = read_consts((SHIPPED / "shapes.pb").read_bytes())
+    model, seconds = train(
+        2,
+        0,
+        tmp_path,
+        batch=2,
+        lr=1e-4,
+        spec=spec_of(weights),
+        init=weights,
+        mask_weight=2.0,
+        mask_jitter=0.05,
+    )
+    assert seconds > 0 and (tmp_path / "checkpoint.pt").is_file()
+    tuned = model.tf_weights()
+    for key, value in weights.items():
+        if key in tuned:  # two small steps from the shipped weights: close, but moved
+            np.testing.assert_allclose(tuned[key], value, atol=0.01, err_msg=key)
+    assert any(not np.array_equal(tuned[k], weights[k]) for k in tuned)

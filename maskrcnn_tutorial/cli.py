@@ -56,6 +56,22 @@ def int_range(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def float_range(low: float, high: float) -> Callable[[str], float]:
+    """argparse type for a number in [low, high], checked while parsing."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not low <= value <= high:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, got {text}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
 def unit_interval(text: str) -> float:
     """argparse type for a threshold in [0, 1]."""
     try:

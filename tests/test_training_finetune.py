@@ -80,3 +80,30 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path):
         if key in tuned:  # two small steps from the shipped weights: close, but moved
             np.testing.assert_allclose(tuned[key], value, atol=0.01, err_msg=key)
     assert any(not np.array_equal(tuned[k], weights[k]) for k in tuned)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--steps", "0"], "must be between 1"),
+        (["--mask-channels", "wide"], "not a whole number"),
+        (["--mask-jitter", "0.9"], "must be between 0 and 0.5"),
+        (["--lr", "nan"], "must be between"),
+        (["--mask-out-kernel", "2"], "invalid choice"),
+        (["--steps", "10", "--stop-after", "20"], "beyond --steps 10"),
+        (["--init-from", "{tmp}/missing.pb"], "does not exist"),
+        (["--init-from", "{tmp}"], "is not a file"),
+        (["--init-from", "{tmp}/notes.txt"], "holds no weights"),
+        (["--from-checkpoint", "{tmp}/missing.pt"], "is not a file"),
+    ],
+)
+def test_bad_arguments_give_one_error_line_and_status_2(tmp_path, capsys, args, message):
+    from maskrcnn_tutorial.training.__main__ import main
+
+    (tmp_path / "notes.txt").write_text("not a GraphDef\n")
+    out = tmp_path / "out"
+    argv = [a.format(tmp=tmp_path) for a in args] + ["--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
+    assert not out.exists()

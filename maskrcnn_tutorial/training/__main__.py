@@ -18,11 +18,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from maskrcnn_tutorial.cli import Parser, float_range, int_range
+from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.training.export import export
 from maskrcnn_tutorial.training.graphdef import read_consts
 from maskrcnn_tutorial.training.mirror import ShapesMaskRCNN
@@ -40,23 +44,37 @@ def base_training(pb: Path) -> dict:
     return record
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(
+def _weights(path: Path) -> dict[str, np.ndarray]:
+    """The Const tensors of an exported ``shapes.pb`` given to ``--init-from``."""
+    if not path.is_file():
+        what = "is not a file" if path.exists() else "does not exist"
+        raise UserError(f"--init-from {path} {what}; give an exported shapes.pb")
+    try:
+        weights = read_consts(path.read_bytes())
+    except Exception:  # any malformed protobuf: truncated, wrong wire type, not a GraphDef
+        weights = {}
+    if not any(k.endswith("/weights") for k in weights):
+        raise UserError(f"--init-from {path} holds no weights; give an exported shapes.pb")
+    return weights
+
+
+def _parser() -> Parser:
+    parser = Parser(
         prog="python -m maskrcnn_tutorial.training",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--steps", type=int, default=5000)
+    steps = int_range(1, 10_000_000)
+    parser.add_argument("--steps", type=steps, default=5000)
     parser.add_argument(
         "--stop-after",
-        type=int,
+        type=steps,
         default=None,
         help="end after this many steps of the --steps schedule (default: all of them)",
     )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--seed", type=int_range(0, 2**31 - 1), default=0)
+    parser.add_argument("--batch", type=int_range(1, 256), default=8)
+    parser.add_argument("--lr", type=float_range(1e-8, 1.0), default=2e-3)
     parser.add_argument("--out", type=Path, default=Path("maskrcnn_tutorial/models/shapes"))
     parser.add_argument(
         "--workdir",
@@ -76,23 +94,38 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="fine-tune from this exported shapes.pb (layers of another shape start fresh)",
     )
-    parser.add_argument("--mask-channels", type=int, default=Spec.mask_channels)
-    parser.add_argument("--mask-out-kernel", type=int, default=Spec.mask_out_kernel)
-    parser.add_argument("--mask-weight", type=float, default=1.0, help="scale of the mask loss")
+    parser.add_argument("--mask-channels", type=int_range(1, 1024), default=Spec.mask_channels)
+    parser.add_argument(
+        "--mask-out-kernel", type=int, choices=(1, 3, 5), default=Spec.mask_out_kernel
+    )
+    parser.add_argument(
+        "--mask-weight", type=float_range(0.0, 100.0), default=1.0, help="scale of the mask loss"
+    )
     parser.add_argument(
         "--mask-jitter",
-        type=float,
+        type=float_range(0.0, 0.5),
         default=0.0,
         help="train the mask head on ground-truth boxes jittered by this fraction of their size "
         "(default 0: on foreground proposals)",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status (2 with one error line on bad input)."""
+    try:
+        args = _parser().parse_args(argv)
+        base = _weights(args.init_from) if args.init_from else None
+        if args.from_checkpoint and not args.from_checkpoint.is_file():
+            raise UserError(f"--from-checkpoint {args.from_checkpoint} is not a file")
+        if args.stop_after and args.stop_after > args.steps:
+            raise UserError(f"--stop-after {args.stop_after} is beyond --steps {args.steps}")
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     torch.set_num_threads(2)
     spec = replace(Spec(), mask_channels=args.mask_channels, mask_out_kernel=args.mask_out_kernel)
 
-    base = None
-    if args.init_from:
-        base = read_consts(args.init_from.read_bytes())
     if args.from_checkpoint:
         state = torch.load(args.from_checkpoint)
         model = ShapesMaskRCNN(spec)
@@ -135,7 +168,8 @@ def main(argv: list[str] | None = None) -> None:
         info["fine_tuned_from"] = base_training(args.init_from)
     export(model, args.out, info)
     print(f"exported to {args.out}: {info}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import models
 from .draw import COLOR_MODES
@@ -40,36 +41,33 @@ class Parser(argparse.ArgumentParser):
         raise UserError(f"{message}; see '{self.prog} --help'")
 
 
-def int_range(low: int, high: int) -> Callable[[str], int]:
-    """argparse type for a whole number in [low, high], checked while parsing."""
+def _number_range(convert: Callable[[str], Any], what: str, low: Any, high: Any) -> Callable:
+    """argparse type: ``convert(text)``, refused unless in [low, high] (``what`` names it)."""
 
-    def parse(text: str) -> int:
+    def parse(text: str) -> Any:
         try:
-            value = int(text)
+            value = convert(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {value}")
+            raise argparse.ArgumentTypeError(f"not a {what}: {text!r}") from None
+        if not low <= value <= high:  # also refuses nan
+            shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in (low, high)]
+            raise argparse.ArgumentTypeError(
+                f"must be between {shown[0]} and {shown[1]}, got {text}"
+            )
         return value
 
-    parse.__name__ = "whole number"
+    parse.__name__ = what
     return parse
+
+
+def int_range(low: int, high: int) -> Callable[[str], int]:
+    """argparse type for a whole number in [low, high], checked while parsing."""
+    return _number_range(int, "whole number", low, high)
 
 
 def float_range(low: float, high: float) -> Callable[[str], float]:
     """argparse type for a number in [low, high], checked while parsing."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not low <= value <= high:  # also refuses nan
-            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, got {text}")
-        return value
-
-    parse.__name__ = "number"
-    return parse
+    return _number_range(float, "number", low, high)
 
 
 def unit_interval(text: str) -> float:

@@ -95,6 +95,8 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path):
         (["--init-from", "{tmp}"], "is not a file"),
         (["--init-from", "{tmp}/notes.txt"], "holds no weights"),
         (["--from-checkpoint", "{tmp}/missing.pt"], "is not a file"),
+        (["--workdir", "{tmp}/notes.txt"], "--workdir"),
+        (["--workdir", "/dev/null"], "is not a folder"),
     ],
 )
 def test_bad_arguments_give_one_error_line_and_status_2(tmp_path, capsys, args, message):
@@ -107,3 +109,13 @@ def test_bad_arguments_give_one_error_line_and_status_2(tmp_path, capsys, args, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
     assert not out.exists()
+
+
+def test_an_output_folder_that_is_a_file_is_refused_before_training(tmp_path, capsys):
+    from maskrcnn_tutorial.training.__main__ import main
+
+    taken = tmp_path / "shapes.pb"
+    taken.write_bytes(b"keep me")
+    assert main(["--steps", "1", "--out", str(taken), "--workdir", str(tmp_path / "w")]) == 2
+    assert "--out" in capsys.readouterr().err and taken.read_bytes() == b"keep me"
+    assert not (tmp_path / "w").exists()

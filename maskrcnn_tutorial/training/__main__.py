@@ -120,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError(f"--from-checkpoint {args.from_checkpoint} is not a file")
         if args.stop_after and args.stop_after > args.steps:
             raise UserError(f"--stop-after {args.stop_after} is beyond --steps {args.steps}")
+        for option, folder in (("--out", args.out), ("--workdir", args.workdir)):
+            if folder.exists() and not folder.is_dir():  # found now, not after hours of training
+                raise UserError(f"{option} {folder} exists and is not a folder; choose a folder")
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

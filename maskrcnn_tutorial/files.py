@@ -26,18 +26,19 @@ _TEMP = re.compile(r"^\..*\.(?P<pid>\d+)-[0-9a-f]{12}(\.[A-Za-z0-9]+)?$")
 _staged: ContextVar[list[tuple[Path, Path]] | None] = ContextVar("staged", default=None)
 
 
-def check_readable(path: Path) -> Path:
-    """``path`` if it is an existing, non-empty file, else a :class:`UserError`."""
+def check_readable(path: Path, kind: str = "an image or video file") -> Path:
+    """``path`` if it is an existing, non-empty file, else a :class:`UserError` that asks for
+    ``kind`` instead."""
     if len(path.name.encode()) > NAME_MAX:
         raise UserError(f"{path} does not exist (its name is over {NAME_MAX} bytes)")
     if not path.exists():
         raise UserError(f"{path} does not exist; check the path")
     if path.is_dir():
-        raise UserError(f"{path} is a directory; pass an image or video file")
+        raise UserError(f"{path} is a directory; pass {kind}")
     if not path.is_file():
-        raise UserError(f"{path} is not a regular file (a device, FIFO or socket); pass a file")
+        raise UserError(f"{path} is not a regular file (a device, FIFO or socket); pass {kind}")
     if path.stat().st_size == 0:
-        raise UserError(f"{path} is empty (0 bytes); pass a real image or video file")
+        raise UserError(f"{path} is empty (0 bytes); pass {kind} that is not empty")
     return path
 
 

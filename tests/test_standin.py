@@ -119,7 +119,7 @@ def test_command_line_writes_both_files_and_counts_parameters(tmp_path, capsys):
     ("args", "expected"),
     [
         (["{tmp}/x", "--graph", "{tmp}/missing.pbtxt"], "does not exist"),
-        (["{tmp}/x", "--graph", "/dev/null"], "is not a file"),
+        (["{tmp}/x", "--graph", "/dev/null"], "is not a regular file"),
         (["{tmp}/x", "--graph", "{graph}", "--seed", "abc"], "invalid int"),
         (["--graph", "{graph}"], "give the folder"),
         (["{tmp}/file", "--graph", "{graph}"], "is not a folder"),

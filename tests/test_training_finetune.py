@@ -92,9 +92,11 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path):
         (["--mask-out-kernel", "2"], "invalid choice"),
         (["--steps", "10", "--stop-after", "20"], "beyond --steps 10"),
         (["--init-from", "{tmp}/missing.pb"], "does not exist"),
-        (["--init-from", "{tmp}"], "is not a file"),
+        (["--init-from", "{tmp}"], "is a directory; pass an exported shapes.pb"),
+        (["--init-from", "/dev/zero"], "is not a regular file"),
+        (["--init-from", "{tmp}/empty.pb"], "is empty"),
         (["--init-from", "{tmp}/notes.txt"], "holds no weights"),
-        (["--from-checkpoint", "{tmp}/missing.pt"], "is not a file"),
+        (["--from-checkpoint", "{tmp}/missing.pt"], "does not exist"),
         (["--workdir", "{tmp}/notes.txt"], "--workdir"),
         (["--workdir", "/dev/null"], "is not a folder"),
     ],
@@ -103,6 +105,7 @@ def test_bad_arguments_give_one_error_line_and_status_2(tmp_path, capsys, args, 
     from maskrcnn_tutorial.training.__main__ import main
 
     (tmp_path / "notes.txt").write_text("not a GraphDef\n")
+    (tmp_path / "empty.pb").touch()
     out = tmp_path / "out"
     argv = [a.format(tmp=tmp_path) for a in args] + ["--out", str(out)]
     assert main(argv) == 2

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..cli import Parser
 from ..errors import UserError
+from ..files import check_readable
 from ..models import coco_spec
 from . import manifest
 from .weights import write_standin
@@ -30,10 +31,7 @@ def _graph(path: Path | None) -> Path:
                 "mask_rcnn_inception_v2_coco_2018_01_28.pbtxt) "
                 "or run 'maskrcnn-tutorial fetch coco'"
             )
-    if not path.is_file():
-        what = "is not a file" if path.exists() else "does not exist"
-        raise UserError(f"text graph {path} {what}; check the path given to --graph")
-    return path
+    return check_readable(path, "OpenCV's text graph (.pbtxt) to --graph")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,6 +27,7 @@ import torch
 
 from maskrcnn_tutorial.cli import Parser, float_range, int_range
 from maskrcnn_tutorial.errors import UserError
+from maskrcnn_tutorial.files import check_readable
 from maskrcnn_tutorial.training.export import export
 from maskrcnn_tutorial.training.graphdef import read_consts
 from maskrcnn_tutorial.training.mirror import ShapesMaskRCNN
@@ -46,9 +47,7 @@ def base_training(pb: Path) -> dict:
 
 def _weights(path: Path) -> dict[str, np.ndarray]:
     """The Const tensors of an exported ``shapes.pb`` given to ``--init-from``."""
-    if not path.is_file():
-        what = "is not a file" if path.exists() else "does not exist"
-        raise UserError(f"--init-from {path} {what}; give an exported shapes.pb")
+    check_readable(path, "an exported shapes.pb")
     try:
         weights = read_consts(path.read_bytes())
     except Exception:  # any malformed protobuf: truncated, wrong wire type, not a GraphDef
@@ -116,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         base = _weights(args.init_from) if args.init_from else None
-        if args.from_checkpoint and not args.from_checkpoint.is_file():
-            raise UserError(f"--from-checkpoint {args.from_checkpoint} is not a file")
+        if args.from_checkpoint:
+            check_readable(args.from_checkpoint, "a checkpoint.pt written by training")
         if args.stop_after and args.stop_after > args.steps:
             raise UserError(f"--stop-after {args.stop_after} is beyond --steps {args.steps}")
         for option, folder in (("--out", args.out), ("--workdir", args.workdir)):

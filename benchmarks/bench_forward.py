@@ -13,9 +13,9 @@ import statistics
 import cv2
 import numpy as np
 
-from maskrcnn_tutorial.anatomy import stage_times
+from maskrcnn_tutorial.explain.anatomy import stage_times
 from maskrcnn_tutorial.models import load_model
-from maskrcnn_tutorial.samples import sample_image
+from maskrcnn_tutorial.synthetic.samples import sample_image
 
 
 def main() -> None:

@@ -4,7 +4,8 @@
                                            [--size 1280x720] [--video-frames 6]
 
 Runs the stand-in of the real COCO network (its real text graph with generated weights; see
-``maskrcnn_tutorial.standin``), written to a temporary folder unless ``--model-dir`` holds one.
+``maskrcnn_tutorial.models.standin``), written to a temporary folder unless ``--model-dir``
+holds one.
 For each number K of kept detections it picks the confidence threshold that keeps exactly K
 rows of ``detection_out_final`` and times ``Model.forward`` both ways (median of ``--runs``,
 interleaved). Then ``maskrcnn-tutorial segment VIDEO --model coco`` on a clip of
@@ -31,11 +32,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from maskrcnn_tutorial import cli
+from maskrcnn_tutorial.apps import cli
 from maskrcnn_tutorial.inference import Model
+from maskrcnn_tutorial.io.video import VideoWriter
 from maskrcnn_tutorial.models import CACHE_ENV, COCO_NAME, coco_spec
-from maskrcnn_tutorial.scenes import make_clip, make_scene
-from maskrcnn_tutorial.video import VideoWriter
+from maskrcnn_tutorial.synthetic.scenes import make_clip, make_scene
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / f"{COCO_NAME}.pbtxt"
 #: A synthetic scene: the stand-in gives its rows distinct scores (on photos many tie at 1.0,
@@ -102,7 +103,7 @@ def main() -> None:
         cache = args.model_dir.parent if args.model_dir else Path(tmp)
         spec = coco_spec(cache)
         if not spec.available:
-            from maskrcnn_tutorial.standin import write_standin
+            from maskrcnn_tutorial.models.standin import write_standin
 
             if not args.graph.is_file():
                 print(f"skipped: the real text graph is not at {args.graph} (give --graph)")

@@ -17,7 +17,7 @@ import numpy as np
 
 from maskrcnn_tutorial.draw import PALETTE, annotate
 from maskrcnn_tutorial.inference import RawOutputs
-from maskrcnn_tutorial.labels import COCO_LABELS
+from maskrcnn_tutorial.models.labels import COCO_LABELS
 from maskrcnn_tutorial.postprocess import postprocess
 
 WIDTH, HEIGHT = 1280, 720

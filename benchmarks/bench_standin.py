@@ -4,7 +4,7 @@
                                        [--sizes asis 480 600 800 1024]
 
 Runs the stand-in of the real COCO network (its real text graph with generated weights of the
-real shapes; see ``maskrcnn_tutorial.standin``) on a 1280 x 720 frame, fed as it is (the
+real shapes; see ``maskrcnn_tutorial.models.standin``) on a 1280 x 720 frame, fed as it is (the
 LearnOpenCV tutorial's way, ``asis``) and with its smaller side resized to each N (the
 TensorFlow model's own resizer uses 800). Each size runs in a fresh process, so its peak
 resident memory is its own: median forward time of ``--runs`` runs after one warm-up, the time
@@ -27,11 +27,11 @@ from pathlib import Path
 import cv2
 from bench_mask_branch import REFERENCE  # the real text graph in ../shared/reference
 
-from maskrcnn_tutorial.anatomy import stage_times
+from maskrcnn_tutorial.explain.anatomy import stage_times
 from maskrcnn_tutorial.inference import Model
 from maskrcnn_tutorial.models import coco_spec
-from maskrcnn_tutorial.scenes import make_scene
-from maskrcnn_tutorial.standin import GRAPH_NAME, WEIGHTS_NAME, write_standin
+from maskrcnn_tutorial.models.standin import GRAPH_NAME, WEIGHTS_NAME, write_standin
+from maskrcnn_tutorial.synthetic.scenes import make_scene
 
 FRAME = (1280, 720)
 #: Stages of ``anatomy.STAGES`` summed into the four parts of the issue's breakdown.

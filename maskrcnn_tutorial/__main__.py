@@ -2,6 +2,6 @@
 
 import sys
 
-from .cli import main
+from maskrcnn_tutorial.apps.cli import main
 
 sys.exit(main())

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .errors import UserError
-from .images import to_bgr8
-from .postprocess import Detections
+from maskrcnn_tutorial.errors import UserError
+from maskrcnn_tutorial.io.images import to_bgr8
+from maskrcnn_tutorial.postprocess import Detections
 
 Color = tuple[int, int, int]
 

@@ -1,8 +1,7 @@
 """Loading a Mask R-CNN text graph with OpenCV DNN and running it.
 
-The same call loads both models: ``cv2.dnn.readNetFromTensorflow(weights.pb, graph.pbtxt)``.
-On OpenCV 5.x the default (new) engine only exposes a graph's last output and returns wrong
-tensors for the others, so :func:`read_net` asks for the classic engine where it exists.
+The same call loads both models: ``cv2.dnn.readNetFromTensorflow(weights.pb, graph.pbtxt)``
+(:func:`maskrcnn_tutorial.graph.net.read_net`, which picks OpenCV 5's classic engine).
 """
 
 from __future__ import annotations
@@ -16,11 +15,12 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from .errors import UserError
-from .modelspec import ModelSpec
+from maskrcnn_tutorial.errors import UserError
+from maskrcnn_tutorial.graph.net import read_net
 
 if TYPE_CHECKING:
-    from .split import SplitNet
+    from maskrcnn_tutorial.graph.split import SplitNet
+    from maskrcnn_tutorial.models.spec import ModelSpec
 
 #: The three outputs every Mask R-CNN graph here provides, by layer name.
 OUTPUT_NAMES = ("detection_out_final", "detection_masks", "detection_out")
@@ -29,7 +29,7 @@ TARGETS = {"cpu": cv2.dnn.DNN_TARGET_CPU, "opencl": cv2.dnn.DNN_TARGET_OPENCL}
 
 #: How the mask branch runs: ``full`` runs the whole graph, as OpenCV and the tutorial do (masks
 #: for all rows of ``detection_out_final``); ``kept`` runs it only for the rows above the
-#: confidence threshold (see :mod:`maskrcnn_tutorial.split`): the same results, less time.
+#: confidence threshold (see :mod:`maskrcnn_tutorial.graph.split`): the same results, less time.
 MASK_BRANCHES = ("full", "kept")
 
 
@@ -63,30 +63,6 @@ class RawOutputs:
     def as_arrays(self) -> dict[str, np.ndarray]:
         """The three tensors under their layer names (the ``--raw`` .npz layout)."""
         return {name: getattr(self, name) for name in OUTPUT_NAMES}
-
-
-def read_net(
-    weights: str | np.ndarray,
-    config: str | np.ndarray,
-    what: str | None = None,
-    fix: str = "fetch the model again",
-) -> cv2.dnn.Net:
-    """``readNetFromTensorflow`` with the classic engine on OpenCV 5.x (see module docstring).
-
-    ``weights`` and ``config`` are both file paths or both uint8 buffers of the files'
-    bytes; ``what`` names them in the error message (default: the two paths), ``fix`` says
-    what to do when they cannot be read (the model's :attr:`ModelSpec.repair`).
-    """
-    try:
-        if hasattr(cv2.dnn, "ENGINE_CLASSIC"):
-            return cv2.dnn.readNetFromTensorflow(weights, config, engine=cv2.dnn.ENGINE_CLASSIC)
-        return cv2.dnn.readNetFromTensorflow(weights, config)
-    except cv2.error as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown error"
-        what = what or f"model files {weights} and {config}"
-        raise UserError(
-            f"cannot load {what} ({reason}); they are missing or corrupt: {fix}"
-        ) from None
 
 
 InputSize = str | int | tuple[int, int] | None
@@ -230,9 +206,9 @@ class Model:
 
     @property
     def split(self) -> SplitNet:
-        """The detector and the mask head (:mod:`maskrcnn_tutorial.split`), loaded on first use."""
+        """The detector and the mask head (:mod:`.graph.split`), loaded on first use."""
         if self._split is None:
-            from .split import SplitNet
+            from maskrcnn_tutorial.graph.split import SplitNet
 
             self._split = SplitNet.load(self.spec.weights, self.spec.config)
             self.set_target(self.target)
@@ -302,7 +278,7 @@ class Model:
         The head crops ``raw.features`` (set by a ``kept`` forward pass) at each box: it never
         learns whether an object is there, it only says what it would draw inside the box.
         """
-        from .split import box_rows
+        from maskrcnn_tutorial.graph.split import box_rows
 
         if raw.features is None:
             raise ValueError("box_masks needs the feature map: run forward(mask_branch='kept')")

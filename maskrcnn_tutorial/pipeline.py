@@ -9,9 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
-from .draw import annotate
-from .inference import Model, RawOutputs
-from .postprocess import DEFAULT_CONF_THRESHOLD, DEFAULT_MASK_THRESHOLD, Detections, postprocess
+from maskrcnn_tutorial.draw import annotate
+from maskrcnn_tutorial.inference import Model, RawOutputs
+from maskrcnn_tutorial.postprocess import (
+    DEFAULT_CONF_THRESHOLD,
+    DEFAULT_MASK_THRESHOLD,
+    Detections,
+    postprocess,
+)
 
 
 @dataclass

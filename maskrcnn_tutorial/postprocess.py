@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .errors import UserError
-from .inference import RawOutputs
+from maskrcnn_tutorial.errors import UserError
+from maskrcnn_tutorial.inference import RawOutputs
 
 DEFAULT_CONF_THRESHOLD = 0.5
 DEFAULT_MASK_THRESHOLD = 0.3

@@ -13,10 +13,10 @@ import cv2
 import numpy as np
 import pytest
 
-from maskrcnn_tutorial.fetch import COCO_SOURCE, fetch_coco, sha1_file
 from maskrcnn_tutorial.inference import RawOutputs
-from maskrcnn_tutorial.scenes import make_clip, make_scene
-from maskrcnn_tutorial.standin import GRAPH_NAME, WEIGHTS_NAME
+from maskrcnn_tutorial.models.fetch import COCO_SOURCE, fetch_coco, sha1_file
+from maskrcnn_tutorial.models.standin import GRAPH_NAME, WEIGHTS_NAME
+from maskrcnn_tutorial.synthetic.scenes import make_clip, make_scene
 from tests.reference import standin_dir
 
 

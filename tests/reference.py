@@ -18,14 +18,14 @@ def coco_text_graph() -> Path:
 
 
 def standin_dir(root: Path) -> Path:
-    """The stand-in of the real network (``python -m maskrcnn_tutorial.standin``) built from the
-    real text graph, under ``root``; reused while its inputs are unchanged (keyed by a hash of
-    the manifest, the generator's source, the graph and the OpenCV major version)."""
+    """The stand-in of the real network (``python -m maskrcnn_tutorial.models.standin``) built
+    from the real text graph, under ``root``; reused while its inputs are unchanged (keyed by a
+    hash of the manifest, the generator's source, the graph and the OpenCV major version)."""
     import hashlib
 
     import cv2
 
-    from maskrcnn_tutorial import standin
+    from maskrcnn_tutorial.models import standin
 
     graph = coco_text_graph()
     package = Path(standin.__file__).parent

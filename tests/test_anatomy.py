@@ -1,11 +1,11 @@
 import pytest
 
-from maskrcnn_tutorial import anatomy
+from maskrcnn_tutorial.explain import anatomy
+from maskrcnn_tutorial.graph.textgraph import read_text_graph
 from maskrcnn_tutorial.inference import read_net
 from maskrcnn_tutorial.models import load_model
-from maskrcnn_tutorial.scenes import make_scene
-from maskrcnn_tutorial.standin import GRAPH_NAME, WEIGHTS_NAME
-from maskrcnn_tutorial.textgraph import read_text_graph
+from maskrcnn_tutorial.models.standin import GRAPH_NAME, WEIGHTS_NAME
+from maskrcnn_tutorial.synthetic.scenes import make_scene
 from tests.reference import coco_text_graph
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from maskrcnn_tutorial import anatomy
+from maskrcnn_tutorial.explain import anatomy
 
 from .conftest import make_raw
 

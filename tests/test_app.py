@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from maskrcnn_tutorial import app as classroom
-from maskrcnn_tutorial import server
+from maskrcnn_tutorial.apps import app as classroom
+from maskrcnn_tutorial.apps import server
 from maskrcnn_tutorial.errors import UserError
 
 from .conftest import make_raw

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from maskrcnn_tutorial import boxes, metrics
+from maskrcnn_tutorial import boxes
+from maskrcnn_tutorial.explain import metrics
 
 
 def test_inclusive_corners_become_exclusive():

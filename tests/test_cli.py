@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from maskrcnn_tutorial import rle
-from maskrcnn_tutorial.cli import main
-from maskrcnn_tutorial.scenes import make_scene
+from maskrcnn_tutorial.apps.cli import main
+from maskrcnn_tutorial.io import rle
+from maskrcnn_tutorial.synthetic.scenes import make_scene
 
 
 def run(args, capsys):
@@ -125,7 +125,7 @@ def test_segment_video_writes_video_and_frames(capsys, tmp_path, clip_file):
 
 
 def test_webcam_is_read_through_the_same_path(capsys, tmp_path, clip_file, monkeypatch):
-    from maskrcnn_tutorial import video
+    from maskrcnn_tutorial.io import video
 
     real = cv2.VideoCapture
     monkeypatch.setattr(video.cv2, "VideoCapture", lambda index: real(str(clip_file)))

@@ -15,12 +15,13 @@ import cv2
 import numpy as np
 import pytest
 
-from maskrcnn_tutorial import app as classroom
-from maskrcnn_tutorial import models, samples
-from maskrcnn_tutorial.cli import main
+from maskrcnn_tutorial import models
+from maskrcnn_tutorial.apps import app as classroom
+from maskrcnn_tutorial.apps.cli import main
 from maskrcnn_tutorial.errors import UserError
-from maskrcnn_tutorial.fetch import fetch_coco, sha1_file
-from maskrcnn_tutorial.standin import GRAPH_NAME, WEIGHTS_NAME
+from maskrcnn_tutorial.models.fetch import fetch_coco, sha1_file
+from maskrcnn_tutorial.models.standin import GRAPH_NAME, WEIGHTS_NAME
+from maskrcnn_tutorial.synthetic import samples
 
 
 @pytest.fixture

@@ -1,12 +1,12 @@
-"""Both stages decoded by hand (maskrcnn_tutorial.decode) against OpenCV's DetectionOutput."""
+"""Both stages decoded by hand (explain.decode) against OpenCV's DetectionOutput."""
 
 import numpy as np
 import pytest
 
-from maskrcnn_tutorial import anatomy, decode
-from maskrcnn_tutorial.metrics import box_iou
+from maskrcnn_tutorial.explain import anatomy, decode
+from maskrcnn_tutorial.explain.metrics import box_iou
 from maskrcnn_tutorial.models import load_model
-from maskrcnn_tutorial.scenes import make_scene
+from maskrcnn_tutorial.synthetic.scenes import make_scene
 
 SEEDS = (1_000_000, 1_000_001, 1_000_002, 1_000_003, 1_000_004, 1_000_005)
 

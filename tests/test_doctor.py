@@ -1,7 +1,7 @@
 """`maskrcnn-tutorial doctor`: every check runs for real, and a broken laptop is named."""
 
-from maskrcnn_tutorial import doctor
-from maskrcnn_tutorial.cli import main
+from maskrcnn_tutorial.apps import doctor
+from maskrcnn_tutorial.apps.cli import main
 
 
 def test_this_environment_passes_every_check(capsys):

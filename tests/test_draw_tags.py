@@ -9,8 +9,8 @@ import pytest
 from maskrcnn_tutorial import draw
 from maskrcnn_tutorial.models import load_model
 from maskrcnn_tutorial.postprocess import postprocess
-from maskrcnn_tutorial.samples import FAILURE_SEED, SCENE_SEEDS
-from maskrcnn_tutorial.scenes import make_scene
+from maskrcnn_tutorial.synthetic.samples import FAILURE_SEED, SCENE_SEEDS
+from maskrcnn_tutorial.synthetic.scenes import make_scene
 
 from .conftest import make_raw
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from maskrcnn_tutorial.cli import main
+from maskrcnn_tutorial.apps.cli import main
 from maskrcnn_tutorial.errors import UserError
-from maskrcnn_tutorial.evaluate import evaluate, format_report
+from maskrcnn_tutorial.synthetic.evaluate import evaluate, format_report
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from maskrcnn_tutorial.errors import UserError
-from maskrcnn_tutorial.fetch import (
+from maskrcnn_tutorial.io.files import temp_beside
+from maskrcnn_tutorial.models import COCO_NAME, coco_spec
+from maskrcnn_tutorial.models.fetch import (
     COCO_SOURCE,
     Source,
     extract_member,
@@ -36,8 +38,6 @@ from maskrcnn_tutorial.fetch import (
     is_unsafe_member_name,
     sha1_file,
 )
-from maskrcnn_tutorial.files import temp_beside
-from maskrcnn_tutorial.models import COCO_NAME, coco_spec
 
 MEMBER = f"{COCO_NAME}/frozen_inference_graph.pb"
 WEIGHTS = random.Random(0).randbytes(200_000)  # incompressible: several chunks on the wire
@@ -663,7 +663,8 @@ def test_a_stale_part_left_by_a_killed_fetch_is_removed_by_the_next(
 def test_a_signal_mid_fetch_removes_the_partial_files(
     cache: Path, downloads: Path, monkeypatch: pytest.MonkeyPatch, capsys, signum: int
 ) -> None:
-    from maskrcnn_tutorial import cli, fetch
+    from maskrcnn_tutorial.apps import cli
+    from maskrcnn_tutorial.models import fetch
 
     source = dataclasses.replace(
         COCO_SOURCE, tarball_sha1=sha1(GOOD_TARBALL), member=MEMBER, member_sha1=sha1(WEIGHTS),

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 
 import maskrcnn_tutorial
-from maskrcnn_tutorial.training import graph, names
-from maskrcnn_tutorial.training.graphdef import to_text
+from maskrcnn_tutorial.graph import names
+from maskrcnn_tutorial.graph.graphdef import to_text
+from maskrcnn_tutorial.training import graph
 from maskrcnn_tutorial.training.spec import Spec
 
 SHIPPED = Path(maskrcnn_tutorial.__file__).resolve().parent / "models" / "shapes" / "shapes.pbtxt"

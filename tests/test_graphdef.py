@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from maskrcnn_tutorial.training.graphdef import Attr, Node, _varint, const, to_binary, to_text
+from maskrcnn_tutorial.graph.graphdef import Attr, Node, _varint, const, to_binary, to_text
 
 
 def test_varints_match_the_protobuf_encoding():

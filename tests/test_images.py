@@ -5,9 +5,9 @@ import cv2
 import numpy as np
 import pytest
 
-from maskrcnn_tutorial import images
 from maskrcnn_tutorial.errors import UserError
-from maskrcnn_tutorial.images import read_image, to_bgr8, write_image
+from maskrcnn_tutorial.io import images
+from maskrcnn_tutorial.io.images import read_image, to_bgr8, write_image
 
 
 def test_to_bgr8_conversions():
@@ -133,7 +133,7 @@ def test_exif_orientation_is_applied_by_the_one_decoder(tmp_path):
     upright = read_image(path)
     assert upright.shape == (20, 10, 3)  # was 10 high, 20 wide
     assert upright[2, 5].min() > 200 and upright[-3, 5].max() < 50  # white half now on top
-    from maskrcnn_tutorial import app
+    from maskrcnn_tutorial.apps import app
 
     np.testing.assert_array_equal(app.decode_upload(data, "phone.jpg"), upright)
 
@@ -144,7 +144,7 @@ def test_pictures_over_the_pixel_budget_are_refused_before_decoding(monkeypatch)
     monkeypatch.setattr(images.cv2, "imdecode", lambda *a: pytest.fail("decoded anyway"))
     with pytest.raises(UserError, match="30000x30000 pixels, more than 40 megapixels"):
         images.decode_image(bytes(data), "huge.png", max_pixels=40_000_000)
-    from maskrcnn_tutorial import app
+    from maskrcnn_tutorial.apps import app
 
     with pytest.raises(UserError, match="megapixels"):
         app.decode_upload(bytes(data), "huge.png")
@@ -159,7 +159,7 @@ def test_pictures_over_the_pixel_budget_are_refused_before_decoding(monkeypatch)
     ],
 )
 def test_images_are_opened_as_images_whatever_their_name(tmp_path, name, data):
-    from maskrcnn_tutorial import video
+    from maskrcnn_tutorial.io import video
 
     path = tmp_path / name
     path.write_bytes(data or _pillow_bytes(_half_white(), "PNG"))

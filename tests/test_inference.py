@@ -5,7 +5,7 @@ import pytest
 from maskrcnn_tutorial import inference
 from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.models import get_spec, load_model
-from maskrcnn_tutorial.scenes import make_scene
+from maskrcnn_tutorial.synthetic.scenes import make_scene
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from maskrcnn_tutorial import metrics, rle
+from maskrcnn_tutorial.explain import metrics
+from maskrcnn_tutorial.io import rle
 from maskrcnn_tutorial.postprocess import Detections
 
 from .conftest import make_raw

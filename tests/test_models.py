@@ -2,7 +2,8 @@ import pytest
 
 from maskrcnn_tutorial import models
 from maskrcnn_tutorial.errors import UserError
-from maskrcnn_tutorial.labels import COCO_LABELS, COCO_UNUSED
+from maskrcnn_tutorial.models import registry
+from maskrcnn_tutorial.models.labels import COCO_LABELS, COCO_UNUSED
 
 
 def fake_coco(cache):
@@ -22,7 +23,7 @@ def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
 
 
 def test_registry_names_both_models():
-    registry = models.registry()
+    registry = models.all_specs()
     assert set(registry) == {"coco", "shapes"}
     assert registry["coco"].labels == COCO_LABELS and registry["coco"].input_size is None
     assert registry["shapes"].available  # ships inside the package
@@ -61,7 +62,7 @@ def shapes_copy(tmp_path, monkeypatch):
 
     folder = tmp_path / "shapes"
     shutil.copytree(models.SHAPES_DIR, folder)
-    monkeypatch.setattr(models, "SHAPES_DIR", folder)
+    monkeypatch.setattr(registry, "SHAPES_DIR", folder)
     return folder
 
 
@@ -85,7 +86,7 @@ def flip_bytes(path, count=400):
 def test_a_damaged_embedded_model_is_one_error_line_with_the_right_advice(
     capsys, shapes_copy, scene_file, damage, words
 ):
-    from maskrcnn_tutorial.cli import main
+    from maskrcnn_tutorial.apps.cli import main
 
     damage(shapes_copy)
     assert main(["segment", str(scene_file), "--model", "shapes"]) == 2

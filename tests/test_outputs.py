@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from maskrcnn_tutorial import files, models, video
-from maskrcnn_tutorial.scenes import make_clip
+from maskrcnn_tutorial import models
+from maskrcnn_tutorial.io import files, video
+from maskrcnn_tutorial.synthetic.scenes import make_clip
 
 from .conftest import write_clip
 from .test_cli import assert_clean_error, run

@@ -4,7 +4,7 @@ from maskrcnn_tutorial import pipeline
 from maskrcnn_tutorial.models import load_model
 from maskrcnn_tutorial.pipeline import segment, segment_frames
 from maskrcnn_tutorial.postprocess import postprocess
-from maskrcnn_tutorial.scenes import make_clip
+from maskrcnn_tutorial.synthetic.scenes import make_clip
 
 from .conftest import make_raw
 

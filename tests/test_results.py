@@ -2,15 +2,15 @@ import json
 
 import numpy as np
 
-from maskrcnn_tutorial import rle
-from maskrcnn_tutorial.postprocess import postprocess
-from maskrcnn_tutorial.results import (
+from maskrcnn_tutorial.io import rle
+from maskrcnn_tutorial.io.results import (
     detection_records,
     format_detections,
     frame_record,
     write_json,
     write_raw,
 )
+from maskrcnn_tutorial.postprocess import postprocess
 
 
 def test_rle_round_trip():

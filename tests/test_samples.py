@@ -2,8 +2,8 @@ import cv2
 import numpy as np
 import pytest
 
-from maskrcnn_tutorial import samples
-from maskrcnn_tutorial.scenes import is_training_seed, make_scene
+from maskrcnn_tutorial.synthetic import samples
+from maskrcnn_tutorial.synthetic.scenes import is_training_seed, make_scene
 
 
 def test_shapes_samples_are_held_out_scenes():

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from maskrcnn_tutorial import rle
-from maskrcnn_tutorial.scenes import (
+from maskrcnn_tutorial.io import rle
+from maskrcnn_tutorial.synthetic.scenes import (
     DEFAULT_SIZE,
     EVAL_SEED_START,
     LABELS,

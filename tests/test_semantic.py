@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from maskrcnn_tutorial import draw, semantic
+from maskrcnn_tutorial import draw
+from maskrcnn_tutorial.explain import semantic
 from maskrcnn_tutorial.postprocess import Detections
-from maskrcnn_tutorial.scenes import EVAL_SEED_START, make_scene
+from maskrcnn_tutorial.synthetic.scenes import EVAL_SEED_START, make_scene
 
 LABELS = ["circle", "square"]
 

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from maskrcnn_tutorial import server
-from maskrcnn_tutorial.cli import main
+from maskrcnn_tutorial.apps import server
+from maskrcnn_tutorial.apps.cli import main
 
 
 def test_the_served_notebook_only_builds_the_app():
@@ -101,7 +101,7 @@ def test_voila_runs_with_the_apps_limits():
     command = server.voila_command(8866, "127.0.0.1", "t", open_browser=False, max_pages=7)
     assert (
         "--VoilaConfiguration.multi_kernel_manager_class="
-        "maskrcnn_tutorial.kernels.BoundedKernelManager"
+        "maskrcnn_tutorial.apps.kernels.BoundedKernelManager"
     ) in command
     assert "--BoundedKernelManager.max_kernels=7" in command
     assert f"--MappingKernelManager.cull_idle_timeout={server.IDLE_TIMEOUT_S}" in command
@@ -113,7 +113,7 @@ def test_the_kernel_manager_refuses_a_kernel_over_the_bound():
 
     from tornado import web
 
-    from maskrcnn_tutorial.kernels import BoundedKernelManager
+    from maskrcnn_tutorial.apps.kernels import BoundedKernelManager
 
     manager = BoundedKernelManager(max_kernels=2)
     manager._kernels = {"a": None, "b": None}  # two pages open

@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 
 import maskrcnn_tutorial
-from maskrcnn_tutorial.inference import make_blob, read_net
-from maskrcnn_tutorial.training.names import (
+from maskrcnn_tutorial.graph.names import (
     DETECTION_MASKS,
     DETECTION_OUT,
     DETECTION_OUT_FINAL,
@@ -24,6 +23,7 @@ from maskrcnn_tutorial.training.names import (
     PARITY_STAGES,
     PER_PROPOSAL,
 )
+from maskrcnn_tutorial.inference import make_blob, read_net
 
 MODEL_DIR = Path(maskrcnn_tutorial.__file__).resolve().parent / "models" / "shapes"
 TOLERANCE = 1e-4

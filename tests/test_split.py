@@ -2,7 +2,7 @@
 
 The cut is checked on both text graphs (the real one read in place from ../shared/reference);
 parity of the results on ``shapes`` and on the stand-in of the real COCO network (its real text
-graph with generated weights, :mod:`maskrcnn_tutorial.standin`), over several pictures and
+graph with generated weights, :mod:`maskrcnn_tutorial.models.standin`), over several pictures and
 thresholds.
 """
 
@@ -14,15 +14,15 @@ import cv2
 import numpy as np
 import pytest
 
-from maskrcnn_tutorial import split
-from maskrcnn_tutorial import standin as standin_pkg
 from maskrcnn_tutorial.errors import UserError
+from maskrcnn_tutorial.graph import split
+from maskrcnn_tutorial.graph.textgraph import external_inputs, parse_text_graph
 from maskrcnn_tutorial.inference import Model
 from maskrcnn_tutorial.models import coco_spec, get_spec, load_model
+from maskrcnn_tutorial.models import standin as standin_pkg
 from maskrcnn_tutorial.postprocess import postprocess
-from maskrcnn_tutorial.samples import sample_image
-from maskrcnn_tutorial.scenes import make_scene
-from maskrcnn_tutorial.textgraph import external_inputs, parse_text_graph
+from maskrcnn_tutorial.synthetic.samples import sample_image
+from maskrcnn_tutorial.synthetic.scenes import make_scene
 
 from .reference import coco_text_graph
 

@@ -6,11 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
-from maskrcnn_tutorial import standin as standin_pkg
+from maskrcnn_tutorial.graph.textgraph import external_inputs, read_text_graph
 from maskrcnn_tutorial.inference import make_blob, read_net
-from maskrcnn_tutorial.standin.__main__ import main
-from maskrcnn_tutorial.standin.weights import calibration_images
-from maskrcnn_tutorial.textgraph import external_inputs, read_text_graph
+from maskrcnn_tutorial.models import standin as standin_pkg
+from maskrcnn_tutorial.models.standin.__main__ import main
+from maskrcnn_tutorial.models.standin.weights import calibration_images
 from tests.reference import coco_text_graph
 
 #: Learned values counted by the Open Model Zoo card (21.8 M) but stored once in the graph:

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from maskrcnn_tutorial.errors import UserError
+from maskrcnn_tutorial.graph.textgraph import external_inputs, parse_text_graph, read_text_graph
 from maskrcnn_tutorial.models import get_spec
-from maskrcnn_tutorial.textgraph import external_inputs, parse_text_graph, read_text_graph
 from tests.reference import coco_text_graph
 
 TEXT = """

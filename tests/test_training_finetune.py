@@ -10,8 +10,8 @@ import pytest
 
 pytest.importorskip("torch")
 
-from maskrcnn_tutorial.training import names  # noqa: E402
-from maskrcnn_tutorial.training.graphdef import read_consts  # noqa: E402
+from maskrcnn_tutorial.graph import names  # noqa: E402
+from maskrcnn_tutorial.graph.graphdef import read_consts  # noqa: E402
 from maskrcnn_tutorial.training.mirror import ShapesMaskRCNN, spec_of  # noqa: E402
 from maskrcnn_tutorial.training.spec import Spec  # noqa: E402
 from maskrcnn_tutorial.training.train import jitter, train  # noqa: E402

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from maskrcnn_tutorial.training.graphdef import const, read_consts, to_binary
+from maskrcnn_tutorial.graph.graphdef import const, read_consts, to_binary
 
 SHIPPED = Path(__file__).resolve().parents[1] / "maskrcnn_tutorial" / "models" / "shapes"
 

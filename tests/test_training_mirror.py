@@ -11,6 +11,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from maskrcnn_tutorial.graph.names import PARITY_STAGES  # noqa: E402
 from maskrcnn_tutorial.inference import make_blob  # noqa: E402
 from maskrcnn_tutorial.training import layers, targets  # noqa: E402
 from maskrcnn_tutorial.training.export import write_graph  # noqa: E402
@@ -20,7 +21,6 @@ from maskrcnn_tutorial.training.mirror import (  # noqa: E402
     same_pad,
     tf_to_xy,
 )
-from maskrcnn_tutorial.training.names import PARITY_STAGES  # noqa: E402
 from maskrcnn_tutorial.training.spec import Spec  # noqa: E402
 
 

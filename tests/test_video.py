@@ -2,8 +2,8 @@ import cv2
 import numpy as np
 import pytest
 
-from maskrcnn_tutorial import video
 from maskrcnn_tutorial.errors import UserError
+from maskrcnn_tutorial.io import video
 
 
 def write_clip(path, frames=5, size=(64, 48)):

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
-from maskrcnn_tutorial import draw, widgets
+from maskrcnn_tutorial import draw
+from maskrcnn_tutorial.apps import explorers
+from maskrcnn_tutorial.explain import render
 
 from .conftest import make_raw
 
@@ -14,20 +16,20 @@ def image():
 
 
 def test_render_overlay_follows_the_thresholds(raw_two, image):
-    both = widgets.render_overlay(image, raw_two, LABELS, conf_threshold=0.5)
-    one = widgets.render_overlay(image, raw_two, LABELS, conf_threshold=0.7)
-    none = widgets.render_overlay(image, raw_two, LABELS, conf_threshold=0.95)
+    both = render.render_overlay(image, raw_two, LABELS, conf_threshold=0.5)
+    one = render.render_overlay(image, raw_two, LABELS, conf_threshold=0.7)
+    none = render.render_overlay(image, raw_two, LABELS, conf_threshold=0.95)
     assert not np.array_equal(both, one)
     np.testing.assert_array_equal(none, draw.upscale(image, 3))  # nothing drawn, 3x larger
-    loose = widgets.render_overlay(image, raw_two, LABELS, mask_threshold=0.1, boxes=False)
-    tight = widgets.render_overlay(image, raw_two, LABELS, mask_threshold=0.9, boxes=False)
+    loose = render.render_overlay(image, raw_two, LABELS, mask_threshold=0.1, boxes=False)
+    tight = render.render_overlay(image, raw_two, LABELS, mask_threshold=0.9, boxes=False)
     big = draw.upscale(image, 3)
     assert (loose != big).any(axis=2).sum() > (tight != big).any(axis=2).sum()
 
 
 def test_mask_grid_names_every_class_and_frames_the_detected_one(raw_two):
-    grid = widgets.render_mask_grid(raw_two, 0, LABELS)
-    shown, tiles = widgets.mask_grid_layout(raw_two, 0)
+    grid = render.render_mask_grid(raw_two, 0, LABELS)
+    shown, tiles = render.mask_grid_layout(raw_two, 0)
     assert shown[0] == 1 and sorted(shown) == [0, 1, 2]  # the detected class (1) first
     assert len(tiles) == 3
     x, y, w, h = tiles[0]
@@ -42,12 +44,12 @@ def test_mask_grid_with_many_classes_shows_the_detected_and_the_strongest_others
     masks = np.zeros((100, 90, 15, 15), np.float32)
     masks[0, 7], masks[0, 40], masks[0, 3] = 0.9, 0.8, 0.2
     raw = make_raw([[7, 0.9, 0.1, 0.1, 0.5, 0.5]], masks=masks, classes=90)
-    shown, tiles = widgets.mask_grid_layout(raw, 0, top=4)
+    shown, tiles = render.mask_grid_layout(raw, 0, top=4)
     assert shown[:3] == [7, 40, 3] and len(shown) == len(tiles) == 4
 
 
 def test_overlay_explorer_rerenders_on_slider_moves(raw_two, image):
-    box = widgets.overlay_explorer(image, raw_two, LABELS)
+    box = explorers.overlay_explorer(image, raw_two, LABELS)
     first = bytes(box.view.value)
     assert bytes(first).startswith(b"\x89PNG")
     box.mask_threshold.value = 0.9
@@ -68,25 +70,25 @@ def test_overlay_explorer_rerenders_on_slider_moves(raw_two, image):
 
 
 def test_overlay_explorer_displays_as_its_widget(raw_two, image):
-    box = widgets.overlay_explorer(image, raw_two, LABELS)
+    box = explorers.overlay_explorer(image, raw_two, LABELS)
     bundle = box._repr_mimebundle_()
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == box.widget.model_id
 
 
 def test_copy_settings_moves_every_control(raw_two, image):
-    old, new = (widgets.overlay_explorer(image, raw_two, LABELS) for _ in range(2))
+    old, new = (explorers.overlay_explorer(image, raw_two, LABELS) for _ in range(2))
     old.alpha.value, old.colors.value, old.contours.value = 0.2, "instance", False
     new.copy_settings(old)
     assert new.settings() == old.settings()
 
 
 def test_explorer_errors_are_loud(raw_two, image, monkeypatch):
-    box = widgets.overlay_explorer(image, raw_two, LABELS)
+    box = explorers.overlay_explorer(image, raw_two, LABELS)
 
     def broken(*args, **kwargs):
         raise RuntimeError("render failed")
 
-    monkeypatch.setattr(widgets, "render_overlay", broken)
+    monkeypatch.setattr(explorers, "render_overlay", broken)
     with pytest.raises(RuntimeError, match="render failed"):
         box.alpha.value = 0.2
     errors = box.errors
@@ -94,7 +96,7 @@ def test_explorer_errors_are_loud(raw_two, image, monkeypatch):
 
 
 def test_mask_browser_lists_detections_above_threshold(raw_two):
-    box = widgets.mask_browser(raw_two, LABELS, conf_threshold=0.5)
+    box = explorers.mask_browser(raw_two, LABELS, conf_threshold=0.5)
     chooser = box.detection
     assert [value for _, value in chooser.options] == [0, 1]
     first = bytes(box.view.value)
@@ -103,19 +105,19 @@ def test_mask_browser_lists_detections_above_threshold(raw_two):
 
 
 def test_mask_browser_with_no_detections_still_shows_row_zero():
-    box = widgets.mask_browser(make_raw([]), LABELS)
+    box = explorers.mask_browser(make_raw([]), LABELS)
     assert bytes(box.view.value).startswith(b"\x89PNG")
 
 
 def test_display_width_scales_small_pictures_by_whole_factors():
-    assert widgets.display_width(256) == 512
-    assert widgets.display_width(500) == 500
-    assert widgets.display_width(100) == 500
-    assert widgets.display_width(4000) == widgets.MAX_DISPLAY
+    assert render.display_width(256) == 512
+    assert render.display_width(500) == 500
+    assert render.display_width(100) == 500
+    assert render.display_width(4000) == render.MAX_DISPLAY
 
 
 def test_explorer_picture_has_a_definite_width(raw_two, image):
-    box = widgets.overlay_explorer(image, raw_two, LABELS)
+    box = explorers.overlay_explorer(image, raw_two, LABELS)
     assert box.view.layout.width == "600px"  # 200 px wide, scaled by 3 to reach 480
 
 
@@ -125,8 +127,8 @@ def test_box_probe_picture_shows_the_chosen_class_mask_inside_the_box():
     masks[1, :, :7] = 1.0  # class 1: the left half of the box
     masks[2] = 1.0  # class 2: the whole box
     box = (100, 200, 399, 499)
-    one = widgets.render_box_probe(image, box, masks, 1, ("a", "b", "c"))
-    two = widgets.render_box_probe(image, box, masks, 2, ("a", "b", "c"))
+    one = render.render_box_probe(image, box, masks, 1, ("a", "b", "c"))
+    two = render.render_box_probe(image, box, masks, 2, ("a", "b", "c"))
     assert one.shape[0] == 600 and one.shape[1] > 800 + 15 * 12
     inside = one[260:440, 120:380].astype(int).sum(2)
     assert inside[:, :100].mean() > 3 * inside[:, -100:].mean()  # left half lit, right dark
@@ -139,7 +141,7 @@ def test_box_probe_picture_shows_the_chosen_class_mask_inside_the_box():
 
 def test_box_probe_picture_clamps_boxes_and_upscales_small_pictures():
     masks = np.full((2, 15, 15), 0.7, np.float32)
-    picture = widgets.render_box_probe(
+    picture = render.render_box_probe(
         np.zeros((100, 120, 3), np.uint8), (-5, 90, 500, 400), masks, 0
     )
     factor = draw.upscale_factor((100, 120))
@@ -150,7 +152,7 @@ def test_box_probe_picture_clamps_boxes_and_upscales_small_pictures():
 @pytest.fixture(scope="module")
 def shapes_probe():
     from maskrcnn_tutorial.models import load_model
-    from maskrcnn_tutorial.scenes import make_scene
+    from maskrcnn_tutorial.synthetic.scenes import make_scene
 
     model = load_model("shapes")
     image = make_scene(1_000_051).image
@@ -159,10 +161,10 @@ def shapes_probe():
 
 def test_box_probe_starts_at_a_detection_and_reruns_only_the_mask_head(shapes_probe):
     model, image, raw = shapes_probe
-    probe = widgets.box_probe(model, image, raw)  # from a full pass: it fetches the features
+    probe = explorers.box_probe(model, image, raw)  # from a full pass: it fetches the features
     row = probe.start.value
     final = raw.detection_out_final[0, 0, row]
-    assert probe.box == widgets.pixel_box(final, image.shape[1], image.shape[0])
+    assert probe.box == explorers.pixel_box(final, image.shape[1], image.shape[0])
     assert probe.class_id.value == int(final[1])
     np.testing.assert_array_equal(
         probe.masks(), model.box_masks(probe.raw, np.array([probe.box]))[0]
@@ -185,27 +187,27 @@ def test_box_masks_need_the_feature_map(shapes_probe):
 def test_render_channels_lays_out_a_grid_scaled_per_channel():
     tensor = np.zeros((1, 5, 8, 10), np.float32)
     tensor[0, 1, :, 5:] = 3.0  # right half bright
-    grid = widgets.render_channels(tensor, count=4, columns=2)
+    grid = render.render_channels(tensor, count=4, columns=2)
     scale = 6  # 8 px high, scaled to at least 48
     assert grid.shape == (2 * (8 * scale + 4), 2 * (10 * scale + 4), 3)
     cell = grid[2 : 2 + 8 * scale, 10 * scale + 4 + 2 : 2 * (10 * scale + 4) - 2]  # channel 1
     assert not np.array_equal(cell[:, 0], cell[:, -1])  # dark left, bright right
-    flat = widgets.render_channels(np.arange(12, dtype=np.float32).reshape(1, 12))
-    assert flat.shape[0] > 0 and widgets.as_channels(np.zeros((3, 7, 4))).shape == (1, 21, 4)
-    assert widgets.as_channels(tensor, item=9).shape == (5, 8, 10)  # last row, not an error
+    flat = render.render_channels(np.arange(12, dtype=np.float32).reshape(1, 12))
+    assert flat.shape[0] > 0 and render.as_channels(np.zeros((3, 7, 4))).shape == (1, 21, 4)
+    assert render.as_channels(tensor, item=9).shape == (5, 8, 10)  # last row, not an error
 
 
 def test_render_histogram_bars_follow_the_values():
-    low = widgets.render_histogram(np.zeros(100), bins=4, size=(50, 40))
+    low = render.render_histogram(np.zeros(100), bins=4, size=(50, 40))
     assert low.shape == (50, 40, 3)
     assert (low[:, :10] != 255).any() or (low[:, 20:30] != 255).any()
-    spread = widgets.render_histogram(np.arange(100.0), bins=4, size=(50, 40))
+    spread = render.render_histogram(np.arange(100.0), bins=4, size=(50, 40))
     assert (spread != 255).any(axis=2).sum() > (low != 255).any(axis=2).sum()
-    assert "shape (2, 3)" in widgets.layer_summary("x", np.zeros((2, 3)))
+    assert "shape (2, 3)" in render.layer_summary("x", np.zeros((2, 3)))
 
 
 def _trace(index=0):
-    from maskrcnn_tutorial.decode import ProposalTrace
+    from maskrcnn_tutorial.explain.decode import ProposalTrace
 
     box = np.array([0.1, 0.1, 0.5, 0.5], np.float32)
     return ProposalTrace(index, box, 0.9, box + 0.05, np.array([0.2, 0.7, 0.1]),
@@ -214,7 +216,7 @@ def _trace(index=0):
 
 def test_render_proposal_draws_the_boxes_and_the_crop(image):
     crop = np.random.default_rng(0).random((4, 14, 14)).astype(np.float32)
-    picture = widgets.render_proposal(image, _trace(), crop)
+    picture = render.render_proposal(image, _trace(), crop)
     assert picture.shape[0] == image.shape[0] and picture.shape[1] > image.shape[1]
     drawn = picture[:, : image.shape[1]]
     assert (drawn == (0, 220, 0)).all(axis=2).any()  # the refined box of class 1
@@ -224,12 +226,12 @@ def test_render_proposal_draws_the_boxes_and_the_crop(image):
 def test_layer_and_proposal_explorers_rerender(image):
     raw = make_raw([[1, 0.9, 0.1, 0.1, 0.5, 0.5]])
     raw.taps = {"a": np.random.default_rng(1).random((1, 20, 6, 6)), "b": np.ones((2, 3))}
-    box = widgets.layer_explorer(raw)
+    box = explorers.layer_explorer(raw)
     before = box.view.value
     box.layer.value = "b"
     assert box.view.value != before
     crops = np.random.default_rng(2).random((2, 4, 14, 14)).astype(np.float32)
-    explorer = widgets.proposal_explorer(image, [_trace(0), _trace(1)], crops, LABELS)
+    explorer = explorers.proposal_explorer(image, [_trace(0), _trace(1)], crops, LABELS)
     before = explorer.view.value
     explorer.proposal.value = 1
     assert explorer.view.value != before

@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from maskrcnn_tutorial.cli import Parser, float_range, int_range
+from maskrcnn_tutorial.apps.cli.args import Parser, float_range, int_range
 from maskrcnn_tutorial.errors import UserError
-from maskrcnn_tutorial.files import check_readable
+from maskrcnn_tutorial.graph.graphdef import read_consts
+from maskrcnn_tutorial.io.files import check_readable
 from maskrcnn_tutorial.training.export import export
-from maskrcnn_tutorial.training.graphdef import read_consts
 from maskrcnn_tutorial.training.mirror import ShapesMaskRCNN
 from maskrcnn_tutorial.training.spec import Spec
 from maskrcnn_tutorial.training.train import train

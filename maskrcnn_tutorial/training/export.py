@@ -9,12 +9,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from maskrcnn_tutorial.graph.graphdef import to_binary, to_text
+from maskrcnn_tutorial.graph.names import PARITY_STAGES
 from maskrcnn_tutorial.inference import make_blob
-from maskrcnn_tutorial.scenes import make_scene
+from maskrcnn_tutorial.synthetic.scenes import make_scene
 from maskrcnn_tutorial.training.graph import build_graph, weight_nodes
-from maskrcnn_tutorial.training.graphdef import to_binary, to_text
 from maskrcnn_tutorial.training.mirror import ShapesMaskRCNN
-from maskrcnn_tutorial.training.names import PARITY_STAGES
 
 PARITY_SEEDS = (1_900_000, 1_900_001)
 """Evaluation-range scenes whose mirror outputs are saved in ``parity.npz``."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from maskrcnn_tutorial.training import names
-from maskrcnn_tutorial.training.graphdef import Attr, Node, const
-from maskrcnn_tutorial.training.names import FEATURES, INPUT
+from maskrcnn_tutorial.graph import names
+from maskrcnn_tutorial.graph.graphdef import Attr, Node, const
+from maskrcnn_tutorial.graph.names import FEATURES, INPUT
 from maskrcnn_tutorial.training.spec import Spec
 
 

@@ -5,14 +5,14 @@ for the attributes the text graph uses: explicit anchor widths/heights, ``offset
 (priors clamped to [0, 1] before decoding), CENTER_SIZE decoding of normalised boxes, per-class
 greedy NMS that keeps a box while its IoU with every kept box is <= the threshold, and a final
 score sort. The mirror uses them for its non-differentiable stages; box decoding and NMS are
-:mod:`maskrcnn_tutorial.decode`'s (one implementation for the mirror and the notebooks).
+:mod:`maskrcnn_tutorial.explain.decode`'s (one implementation for the mirror and the notebooks).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from maskrcnn_tutorial import decode
+from maskrcnn_tutorial.explain import decode
 
 F32 = np.float32
 

@@ -19,8 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from maskrcnn_tutorial.training import layers, names
-from maskrcnn_tutorial.training.graphdef import read_consts
+from maskrcnn_tutorial.graph import names
+from maskrcnn_tutorial.graph.graphdef import read_consts
+from maskrcnn_tutorial.training import layers
 from maskrcnn_tutorial.training.spec import Spec
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from maskrcnn_tutorial.scenes import LABELS
+from maskrcnn_tutorial.synthetic.scenes import LABELS
 
 
 def _anchor_sizes() -> tuple[tuple[float, float], ...]:

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from maskrcnn_tutorial.scenes import EVAL_SEED_START, make_scene
+from maskrcnn_tutorial.synthetic.scenes import EVAL_SEED_START, make_scene
 from maskrcnn_tutorial.training import layers, targets
 from maskrcnn_tutorial.training.mirror import ShapesMaskRCNN, tf_to_xy
 from maskrcnn_tutorial.training.spec import Spec

@@ -8,7 +8,7 @@ import time
 import cv2
 import numpy as np
 
-from maskrcnn_tutorial.scenes import make_scene
+from maskrcnn_tutorial.synthetic.scenes import make_scene
 
 from .helpers import (
     error_texts,

@@ -1,0 +1,78 @@
+"""Signals and pipes: SIGTERM (and SIGHUP, where the system has it) end a command like Ctrl+C, and
+a closed pipe on stdout (``| head -1``) does not stop it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterator
+
+#: Signals that stop a command like Ctrl+C, by name: only those this system has are installed
+#: (Windows has SIGTERM but neither SIGHUP nor process groups).
+STOP_SIGNALS = ("SIGTERM", "SIGHUP")
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the program is, so cleanup runs as for Ctrl+C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_interrupted(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
+
+
+def stop_signals() -> tuple[int, ...]:
+    """The signal numbers of :data:`STOP_SIGNALS` that exist here."""
+    return tuple(getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def signals_interrupt() -> Iterator[None]:
+    """While inside, the stop signals raise :class:`Interrupted` where the program is (so cleanup
+    runs as for Ctrl+C); the previous handlers come back on leaving. Only the main thread can
+    catch signals, so elsewhere this does nothing."""
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {signum: signal.signal(signum, _raise_interrupted) for signum in stop_signals()}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+class PipeSafeStdout:
+    """stdout that stops writing, quietly, once the reader has gone (``| head -1``); the
+    command carries on and writes its files."""
+
+    def __init__(self, stream) -> None:
+        self.stream, self.closed_pipe = stream, False
+
+    def write(self, text: str) -> int:
+        if not self.closed_pipe:
+            try:
+                return self.stream.write(text)
+            except BrokenPipeError:
+                self._close()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.closed_pipe:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._close()
+
+    def _close(self) -> None:
+        self.closed_pipe = True
+        # later writes by the interpreter (its flush at exit) go nowhere instead of failing
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)

@@ -1,0 +1,171 @@
+"""Serving the classroom app (:mod:`.app`) with Voila: ``maskrcnn-tutorial app``."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import ipaddress
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from maskrcnn_tutorial import models
+from maskrcnn_tutorial.errors import UserError
+from maskrcnn_tutorial.inference import (
+    MASK_BRANCHES,
+    InputSize,
+    format_input_size,
+    parse_input_size,
+)
+
+#: The notebook Voila renders: one code cell, ``build_app()``.
+APP_NOTEBOOK = Path(__file__).resolve().with_name("app.ipynb")
+DEFAULT_PORT = 8866
+#: Most pages (each a Python kernel of about 200 MB) served at once.
+MAX_PAGES = 20
+#: A closed page's kernel is shut down after this many seconds without activity.
+IDLE_TIMEOUT_S = 300
+#: Largest picture a kernel decodes (OpenCV's own limit, a backstop behind the app's check).
+MAX_DECODED_PIXELS = 50_000_000
+#: Environment variable that tells the served notebook which model to load.
+MODEL_ENV = "MASKRCNN_TUTORIAL_APP_MODEL"
+#: ... and how it runs the mask branch (``kept`` or ``full``).
+MASK_BRANCH_ENV = "MASKRCNN_TUTORIAL_APP_MASK_BRANCH"
+INPUT_SIZE_ENV = "MASKRCNN_TUTORIAL_APP_INPUT_SIZE"
+
+
+def is_loopback(ip: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``."""
+    if ip == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(ip).is_loopback
+    except ValueError as exc:
+        raise UserError(f"--ip {ip!r} is not an IP address; e.g. 127.0.0.1 or 0.0.0.0") from exc
+
+
+def check_port_free(ip: str, port: int) -> None:
+    """A :class:`UserError` when ``port`` is outside 1..65535 or already taken on ``ip``."""
+    if not 1 <= port <= 65535:
+        raise UserError(f"--port must be between 1 and 65535, got {port}")
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((ip, port))
+        except OSError as exc:
+            raise UserError(
+                f"cannot listen on {ip}:{port} ({exc.strerror}); choose another with --port"
+            ) from None
+
+
+def voila_command(
+    port: int,
+    ip: str,
+    token: str,
+    open_browser: bool,
+    notebook: Path = APP_NOTEBOOK,
+    max_pages: int = MAX_PAGES,
+) -> list[str]:
+    """The Voila command line that serves ``notebook``, with the app's limits: at most
+    ``max_pages`` kernels at once (:mod:`.kernels`), and the kernel of a closed page shut
+    down after :data:`IDLE_TIMEOUT_S` seconds without activity."""
+    return [
+        sys.executable,
+        "-m",
+        "voila",
+        str(notebook),
+        f"--port={port}",
+        f"--Voila.ip={ip}",
+        "--Voila.port_retries=0",
+        f"--token={token}",
+        f"--Voila.open_browser={open_browser}",
+        "--show_tracebacks=True",
+        "--VoilaConfiguration.multi_kernel_manager_class="
+        "maskrcnn_tutorial.apps.kernels.BoundedKernelManager",
+        f"--BoundedKernelManager.max_kernels={max_pages}",
+        f"--MappingKernelManager.cull_idle_timeout={IDLE_TIMEOUT_S}",
+        "--MappingKernelManager.cull_interval=60",
+        "--MappingKernelManager.cull_connected=False",  # an open page keeps its kernel
+    ]
+
+
+def serve(
+    port: int = DEFAULT_PORT,
+    ip: str = "127.0.0.1",
+    model: str | None = None,
+    open_browser: bool = True,
+    mask_branch: str = "kept",
+    max_pages: int = MAX_PAGES,
+    input_size: InputSize = None,
+) -> int:
+    """Serve the app with Voila until Ctrl+C (or SIGTERM); returns Voila's exit status.
+
+    Every run has a fresh random token: the printed URL carries it. Binding an address other
+    than loopback lets anyone who can reach this machine and has the URL use the app (each
+    page starts a Python kernel here), so it prints a warning.
+    """
+    if importlib.util.find_spec("voila") is None:
+        raise UserError(
+            "the app needs Voila: pip install voila  (or: pip install -e '.[notebooks]')"
+        )
+    loopback = is_loopback(ip)
+    check_port_free(ip, port)
+    if model is not None:
+        spec = models.get_spec(model)
+        if not spec.available:
+            raise UserError(f"model {model!r} is not available; get it with: {spec.how_to_get}")
+    if mask_branch not in MASK_BRANCHES:
+        raise UserError(f"--mask-branch must be one of: {', '.join(MASK_BRANCHES)}")
+    env = dict(os.environ)
+    env[MASK_BRANCH_ENV] = mask_branch
+    env[INPUT_SIZE_ENV] = format_input_size(parse_input_size(input_size))
+    if model is not None:
+        env[MODEL_ENV] = model
+    else:
+        env.pop(MODEL_ENV, None)
+    token = secrets.token_urlsafe(24)
+    host = ip if loopback or ip not in ("0.0.0.0", "::") else socket.gethostname()
+    host = f"[{host}]" if ":" in host else host
+    process = None
+    try:
+        print(f"classroom app: http://{host}:{port}/?token={token}", flush=True)
+        if not loopback:
+            print(
+                f"warning: listening on {ip}: anyone who can reach this machine and has the URL "
+                "above can use the app (each page runs a Python kernel here)",
+                file=sys.stderr,
+                flush=True,
+            )
+        print("stop it with Ctrl+C", file=sys.stderr, flush=True)
+        env.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_DECODED_PIXELS))
+        process = subprocess.Popen(
+            voila_command(port, ip, token, open_browser, max_pages=max_pages),
+            env=env,
+            start_new_session=True,  # Ctrl+C reaches only us; we stop Voila cleanly below
+        )
+        return process.wait()
+    except KeyboardInterrupt:  # Ctrl+C, or SIGTERM/SIGHUP (the command line raises it for both)
+        if process is not None:
+            stop(process)
+        print("app stopped", file=sys.stderr)
+        return 0
+    finally:
+        if process is not None and process.poll() is None:  # never leave Voila serving
+            stop(process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop Voila and its kernels: SIGTERM (a clean shutdown), SIGKILL after 10 s."""
+    with contextlib.suppress(ProcessLookupError):
+        process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -1,0 +1,198 @@
+"""The network as OpenCV loaded it: its layers, grouped into Mask R-CNN's stages.
+
+Both models use the TensorFlow Object Detection API's node names, so one table of name
+prefixes maps every layer of either graph to the stage it belongs to.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from maskrcnn_tutorial.inference import Model, RawOutputs
+from maskrcnn_tutorial.io.images import to_bgr8
+from maskrcnn_tutorial.postprocess import pixel_box
+
+#: (name prefix, stage), most specific first. A layer belongs to the first prefix it starts with.
+STAGE_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("image_tensor", "input"),
+    ("Preprocessor", "input"),
+    ("FirstStageFeatureExtractor", "backbone"),
+    ("Conv", "RPN"),
+    ("FirstStageBoxPredictor", "RPN"),
+    ("proposals", "anchors"),
+    ("detection_out_final", "box head"),
+    ("detection_out/", "box head"),
+    ("detection_out", "RPN proposals"),
+    ("variance_encoded", "box head"),
+    ("CropAndResize_1", "mask head"),
+    ("MaxPool2D_1", "mask head"),
+    ("SecondStageFeatureExtractor_1", "mask head"),
+    ("SecondStageBoxPredictor_1", "mask head"),
+    ("detection_masks", "mask head"),
+    ("CropAndResize", "box head"),
+    ("MaxPool2D", "box head"),
+    ("SecondStageFeatureExtractor", "box head"),
+    ("SecondStageBoxPredictor", "box head"),
+)
+
+#: The stages in the order data flows through them.
+STAGES: tuple[str, ...] = (
+    "input", "backbone", "RPN", "anchors", "RPN proposals", "box head", "mask head", "other",
+)  # fmt: skip
+
+#: Intermediate outputs worth looking at, by stage, then by what they hold: the layer names for
+#: ``Model.forward(image, taps=[...])``. Both graphs use these TF Object Detection API names; the
+#: backbone's own layers differ between models, so :func:`backbone_taps` finds those. Layouts:
+#: ``objectness`` [1, positions x anchors x 2] (background, object); ``rpn_deltas``
+#: [1, positions x anchors x 4] (dx, dy, dw, dh); ``anchors`` [1, 2, positions x anchors x 4]
+#: (corners, then variances); ``class_scores`` [1, proposals x classes] (background column
+#: sliced off); ``box_deltas`` [1, proposals x classes, 4]; ``box_deltas_scaled`` the same times
+#: the variances, flattened.
+TAPS: dict[str, dict[str, str]] = {
+    "RPN": {
+        "rpn_conv": "Conv/Conv2D",
+        "rpn_features": "Conv/Relu6",
+        "objectness_logits": "FirstStageBoxPredictor/ClassPredictor/Conv2D",
+        "objectness": "FirstStageBoxPredictor/ClassPredictor/softmax/flatten",
+        "rpn_deltas": "FirstStageBoxPredictor/BoxEncodingPredictor/flatten",
+    },
+    "anchors": {"anchors": "proposals"},
+    "RPN proposals": {"proposals": "detection_out"},
+    "box head": {
+        "crops": "CropAndResize",
+        "pooled_crops": "MaxPool2D/MaxPool",
+        "roi_features": "SecondStageBoxPredictor/AvgPool",
+        "class_logits": "SecondStageBoxPredictor/ClassPredictor/MatMul",
+        "class_probabilities": "SecondStageBoxPredictor/Reshape_1/softmax",
+        "class_scores": "SecondStageBoxPredictor/Reshape_1/Reshape",
+        "box_deltas": "SecondStageBoxPredictor/Reshape",
+        "box_deltas_scaled": "variance_encoded/flatten",
+        "detections": "detection_out_final",
+    },
+    "mask head": {
+        "mask_crops": "CropAndResize_1",
+        "mask_logits": "SecondStageBoxPredictor_1/Conv_1/Conv2D",
+        "masks": "detection_masks",
+    },
+}
+
+
+def tap(role: str) -> str:
+    """The layer name behind a role of :data:`TAPS` (``tap("objectness")``)."""
+    for roles in TAPS.values():
+        if role in roles:
+            return roles[role]
+    known = ", ".join(r for roles in TAPS.values() for r in roles)
+    raise KeyError(f"no tap called {role!r}; known: {known}")
+
+
+def layers_of(model: Model, stage: str, layer_type: str | None = None) -> list[str]:
+    """Names of ``model``'s layers in ``stage`` (and of ``layer_type``, e.g. "Convolution"),
+    in graph order."""
+    names = [name for name in model.net.getLayerNames() if stage_of(name) == stage]
+    if layer_type is None:
+        return names
+    return [name for name in names if model.net.getLayer(name).type == layer_type]
+
+
+def backbone_taps(model: Model) -> tuple[str, str]:
+    """Two backbone layers at different depths: its first ReLU and its last layer (the feature
+    map the RPN and both crops read)."""
+    return layers_of(model, "backbone", "ReLU")[0], layers_of(model, "backbone")[-1]
+
+
+def stage_of(layer_name: str) -> str:
+    """The stage a layer belongs to, by its name (``other`` if no prefix matches)."""
+    for prefix, stage in STAGE_PREFIXES:
+        if layer_name.startswith(prefix):
+            return stage
+    return "other"
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of the loaded network."""
+
+    name: str
+    type: str
+    stage: str
+    shape: tuple[int, ...]
+    """Its (first) output's shape for the image it was measured on."""
+
+
+def layers(model: Model, image: np.ndarray) -> list[Layer]:
+    """Every layer of ``model`` in graph order, with its output shape for ``image``.
+
+    Asks for one stage's outputs per forward pass and keeps only their shapes: OpenCV holds
+    every requested output in memory until the pass ends, so asking for all of them at once
+    costs gigabytes on the real network (2.8 GB peak at 512 x 512, against 1.5 GB stage by
+    stage). Each stage costs one forward pass of time. (Arbitrary groups of layers can trip an
+    OpenCV assertion about in-place convolutions; whole stages do not.)
+    """
+    net = model.net
+    names = list(net.getLayerNames())
+    net.setInput(model.blob(image))
+    shapes = []
+    for _, group in itertools.groupby(names, stage_of):
+        outputs = net.forward(list(group))
+        shapes += [tuple(int(d) for d in out.shape) for out in outputs]
+        del outputs
+    return [
+        Layer(name, net.getLayer(name).type, stage_of(name), shape)
+        for name, shape in zip(names, shapes, strict=True)
+    ]
+
+
+def stage_summary(layer_list: list[Layer]) -> list[tuple[str, int, tuple[int, ...]]]:
+    """(stage, number of layers, output shape of its last layer), in data-flow order."""
+    rows = []
+    for stage in STAGES:
+        members = [layer for layer in layer_list if layer.stage == stage]
+        if members:
+            rows.append((stage, len(members), members[-1].shape))
+    return rows
+
+
+def stage_times(profile: list[tuple[str, str, float]]) -> list[tuple[str, float]]:
+    """Milliseconds per stage from :meth:`Model.layer_profile` rows, in data-flow order.
+
+    Stages with no layer in the profile are left out.
+    """
+    totals: dict[str, float] = {}
+    for name, _, ms in profile:
+        stage = stage_of(name)
+        totals[stage] = totals.get(stage, 0.0) + ms
+    return [(stage, totals[stage]) for stage in STAGES if stage in totals]
+
+
+def proposals(
+    raw: RawOutputs, image_shape: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The stage-1 RPN proposals (``detection_out``) as pixel boxes and objectness scores.
+
+    Returns ``boxes`` (K, 4) inclusive ``[left, top, right, bottom]`` and ``scores`` (K,) for
+    the K rows with a positive score (the rest are DetectionOutput's zero padding), in the
+    network's order (best first). ``image_shape`` (height, width) defaults to the image run.
+    """
+    height, width = image_shape or raw.image_shape
+    rows = raw.detection_out.reshape(-1, 7)
+    rows = rows[rows[:, 2] > 0]
+    boxes = np.array([pixel_box(row, width, height) for row in rows], np.int64).reshape(-1, 4)
+    return boxes, rows[:, 2].astype(np.float32)
+
+
+def draw_proposals(
+    image: np.ndarray,
+    boxes: np.ndarray,
+    color: tuple[int, int, int] = (255, 255, 255),
+    thickness: int = 1,
+) -> np.ndarray:
+    """A copy of ``image`` with every box of ``boxes`` (from :func:`proposals`) outlined."""
+    out = to_bgr8(image).copy()
+    for left, top, right, bottom in boxes:
+        cv2.rectangle(out, (int(left), int(top)), (int(right), int(bottom)), color, thickness)
+    return out

@@ -1,0 +1,281 @@
+"""Render functions behind the explorers: arguments in, picture out.
+
+Each function draws one teaching picture (an overlay at given thresholds, the mask grid of one
+detection, a box probed through the mask head, a layer's channels, a proposal's path) as a BGR
+image, so a test or a headless script can call it directly. The sliders that wrap them live in
+:mod:`maskrcnn_tutorial.apps.explorers`; moving a slider re-runs only these functions on
+stored raw outputs, never the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from maskrcnn_tutorial.draw import annotate, upscale, upscale_factor
+from maskrcnn_tutorial.explain.decode import ProposalTrace
+from maskrcnn_tutorial.inference import RawOutputs
+from maskrcnn_tutorial.io.images import to_bgr8
+from maskrcnn_tutorial.postprocess import (
+    DEFAULT_CONF_THRESHOLD,
+    DEFAULT_MASK_THRESHOLD,
+    label_of,
+    postprocess,
+)
+
+#: Pictures are shown at least this wide (small ones scaled up by a whole factor) and at most
+#: :data:`MAX_DISPLAY` wide, so sliders and neighbouring widgets stay on screen beside them.
+MIN_DISPLAY, MAX_DISPLAY = 480, 720
+
+
+def display_width(width: int) -> int:
+    """Pixels on screen for a picture ``width`` pixels wide (see :data:`MIN_DISPLAY`)."""
+    factor = max(1, -(-MIN_DISPLAY // max(width, 1)))  # the smallest whole factor reaching it
+    return min(MAX_DISPLAY, width * factor)
+
+
+def to_png(image: np.ndarray) -> bytes:
+    """PNG bytes of a BGR image (what an ``ipywidgets.Image`` shows)."""
+    ok, data = cv2.imencode(".png", image)
+    if not ok:
+        raise ValueError("could not encode the picture as PNG")
+    return data.tobytes()
+
+
+def render_overlay(
+    image: np.ndarray,
+    raw: RawOutputs,
+    labels: Sequence[str],
+    conf_threshold: float = DEFAULT_CONF_THRESHOLD,
+    mask_threshold: float = DEFAULT_MASK_THRESHOLD,
+    alpha: float = 0.5,
+    colors: str = "class",
+    contours: bool = True,
+    boxes: bool = True,
+) -> np.ndarray:
+    """The image annotated with the detections that pass the thresholds."""
+    dets = postprocess(
+        raw,
+        image_shape=image.shape[:2],
+        labels=labels,
+        conf_threshold=conf_threshold,
+        mask_threshold=mask_threshold,
+    )
+    return annotate(
+        image, dets, colors=colors, alpha=alpha, contours=contours, boxes=boxes, legend=True
+    )
+
+
+def heatmap(probabilities: np.ndarray, scale: int) -> np.ndarray:
+    """A [0, 1] array as a BGR color map (viridis), each cell ``scale`` pixels wide."""
+    grey = np.clip(probabilities * 255.0, 0, 255).astype(np.uint8)
+    big = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+    return cv2.applyColorMap(big, cv2.COLORMAP_VIRIDIS)
+
+
+#: With more classes than this, the mask grid shows the detected class and the strongest others.
+GRID_TOP = 6
+
+
+def grid_classes(raw: RawOutputs, row: int, top: int = GRID_TOP) -> list[int]:
+    """Classes whose masks the grid shows for detection ``row``: the detected class first, then
+    the others by decreasing mean mask probability (all of them when there are at most ``top``).
+    """
+    masks = raw.detection_masks[row]
+    detected = int(raw.detection_out_final[0, 0, row, 1])
+    others = [
+        int(k)
+        for k in np.argsort(-masks.reshape(len(masks), -1).mean(1), kind="stable")
+        if k != detected
+    ]
+    return [detected, *others][: top if len(masks) > top else len(masks)]
+
+
+def mask_grid_layout(
+    raw: RawOutputs, row: int, scale: int = 8, columns: int = GRID_TOP, top: int = GRID_TOP
+) -> tuple[list[int], list[tuple[int, int, int, int]]]:
+    """The classes :func:`render_mask_grid` shows and each tile's (x, y, width, height):
+    tiles of 15 x ``scale`` pixels, with a strip for the class name under each."""
+    shown = grid_classes(raw, row, top)
+    columns = max(1, min(columns, len(shown)))
+    tile = 15 * scale
+    return shown, [
+        (8 + (k % columns) * (tile + 16), 8 + (k // columns) * (tile + 30), tile, tile)
+        for k in range(len(shown))
+    ]
+
+
+def color_bar(height: int, width: int = 16) -> np.ndarray:
+    """A vertical viridis bar from probability 1 (top) to 0 (bottom), BGR."""
+    ramp = np.linspace(1.0, 0.0, height, dtype=np.float32)[:, None].repeat(width, 1)
+    return heatmap(ramp, 1)
+
+
+def render_mask_grid(
+    raw: RawOutputs,
+    row: int,
+    labels: Sequence[str] = (),
+    scale: int = 8,
+    columns: int = GRID_TOP,
+    top: int = GRID_TOP,
+) -> np.ndarray:
+    """Detection ``row``'s 15x15 masks as named heat maps, with a color bar (probability 0-1).
+
+    The detected class comes first, framed in white: it is the only slice post-processing
+    uses. A model with more than ``top`` classes (COCO has 90) shows the detected class and
+    the ``top - 1`` classes whose masks are strongest (highest mean probability).
+    """
+    shown, tiles = mask_grid_layout(raw, row, scale, columns, top)
+    masks = raw.detection_masks[row]
+    tile = tiles[0][2]
+    right = max(x + w for x, _, w, _ in tiles)
+    bottom = max(y + h for _, y, _, h in tiles) + 30
+    grid = np.full((bottom, right + 70, 3), 40, np.uint8)
+    for k, ((x, y, w, h), cls) in enumerate(zip(tiles, shown, strict=True)):
+        grid[y : y + h, x : x + w] = heatmap(masks[cls], scale)
+        if k == 0:
+            cv2.rectangle(grid, (x - 3, y - 3), (x + w + 2, y + h + 2), (255, 255, 255), 2)
+        name = label_of(labels, cls)
+        size = 0.45
+        while cv2.getTextSize(name, cv2.FONT_HERSHEY_SIMPLEX, size, 1)[0][0] > w and size > 0.3:
+            size -= 0.05
+        cv2.putText(
+            grid, name, (x, y + h + 18), cv2.FONT_HERSHEY_SIMPLEX, size, (255, 255, 255), 1,
+            cv2.LINE_AA,
+        )  # fmt: skip
+    bar_x, bar_y = right + 14, tiles[0][1]
+    grid[bar_y : bar_y + tile, bar_x : bar_x + 16] = color_bar(tile)
+    for value, y in ((1.0, bar_y + 10), (0.5, bar_y + tile // 2 + 4), (0.0, bar_y + tile - 2)):
+        cv2.putText(
+            grid, f"{value:.1f}", (bar_x + 20, y), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+            (255, 255, 255), 1, cv2.LINE_AA,
+        )  # fmt: skip
+    return grid
+
+
+def render_box_probe(
+    image: np.ndarray,
+    box: Sequence[int],
+    masks: np.ndarray,
+    class_id: int,
+    labels: Sequence[str] = (),
+    mask_threshold: float = DEFAULT_MASK_THRESHOLD,
+    scale: int = 12,
+) -> np.ndarray:
+    """What the mask head predicts for one box: the picture with the box outlined and class
+    ``class_id``'s mask pasted into it as a heat map (its ``mask_threshold`` contour in white),
+    beside that 15x15 mask enlarged ``scale`` times, named, with a color bar.
+
+    ``box`` is ``[left, top, right, bottom]`` in pixels (inclusive); ``masks`` is the head's
+    [C, 15, 15] output for it (:meth:`.inference.Model.box_masks`). Pictures smaller than
+    :data:`.draw.MIN_SIDE` are drawn upscaled by a whole factor.
+    """
+    height, width = image.shape[:2]
+    left, top = min(max(int(box[0]), 0), width - 1), min(max(int(box[1]), 0), height - 1)
+    right, bottom = min(max(int(box[2]), left), width - 1), min(max(int(box[3]), top), height - 1)
+    # small pictures are drawn larger (as annotate does), the box with them
+    factor = upscale_factor(image.shape)
+    picture = upscale(image, factor)
+    height, width = picture.shape[:2]
+    left, top = left * factor, top * factor
+    right, bottom = (right + 1) * factor - 1, (bottom + 1) * factor - 1
+    mask = masks[class_id]
+    size = (right - left + 1, bottom - top + 1)
+    probabilities = cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
+    region = picture[top : bottom + 1, left : right + 1]
+    heat = heatmap(probabilities, 1)
+    region[:] = cv2.addWeighted(region, 0.35, heat, 0.65, 0.0)
+    inside = (probabilities > mask_threshold).astype(np.uint8)
+    outlines, _ = cv2.findContours(inside, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    cv2.drawContours(region, outlines, -1, (255, 255, 255), 1)
+    cv2.rectangle(picture, (left, top), (right, bottom), (0, 0, 255), 2)
+    tile = 15 * scale
+    panel = np.full((max(height, tile + 40), tile + 80, 3), 40, np.uint8)
+    panel[8 : 8 + tile, 8 : 8 + tile] = heatmap(mask, scale)
+    panel[8 : 8 + tile, tile + 20 : tile + 36] = color_bar(tile)
+    for value, y in ((1.0, 18), (0.0, 6 + tile)):
+        cv2.putText(
+            panel, f"{value:.0f}", (tile + 40, y), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+            (255, 255, 255), 1, cv2.LINE_AA,
+        )  # fmt: skip
+    cv2.putText(
+        panel, label_of(labels, class_id)[:18], (8, tile + 28), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+        (255, 255, 255), 1, cv2.LINE_AA,
+    )  # fmt: skip
+    if panel.shape[0] > height:
+        picture = cv2.copyMakeBorder(picture, 0, panel.shape[0] - height, 0, 0, 0, value=40)
+    return np.hstack([picture, np.full((panel.shape[0], 8, 3), 40, np.uint8), panel])
+
+
+def as_channels(tensor: np.ndarray, item: int = 0) -> np.ndarray:
+    """Any layer output as (channels, height, width): item ``item`` of a [N, C, H, W] tensor;
+    a flat or 3-D tensor becomes one channel of one row per leading index."""
+    tensor = np.asarray(tensor, np.float32)
+    if tensor.ndim == 4:
+        return tensor[min(item, len(tensor) - 1)]
+    return tensor.reshape(1, -1, tensor.shape[-1]) if tensor.ndim > 1 else tensor.reshape(1, 1, -1)
+
+
+def render_channels(
+    tensor: np.ndarray, item: int = 0, first: int = 0, count: int = 16, columns: int = 8
+) -> np.ndarray:
+    """Channels ``first`` .. ``first + count - 1`` of a layer output as a grid of heat maps,
+    each scaled to its own min..max (bright = high), at least 48 pixels a side."""
+    channels = as_channels(tensor, item)[first : first + count]
+    height, width = channels.shape[1:]
+    scale = max(1, -(-48 // max(min(height, width), 1)))
+    scale = min(scale, max(1, 480 // max(width, 1)))
+    columns = max(1, min(columns, len(channels)))
+    cell_h, cell_w = height * scale + 4, width * scale + 4
+    rows = -(-len(channels) // columns)
+    grid = np.zeros((rows * cell_h, columns * cell_w, 3), np.uint8)
+    for k, channel in enumerate(channels):
+        low, high = float(channel.min()), float(channel.max())
+        norm = (channel - low) / (high - low) if high > low else np.zeros_like(channel)
+        y, x = (k // columns) * cell_h, (k % columns) * cell_w
+        grid[y + 2 : y + cell_h - 2, x + 2 : x + cell_w - 2] = heatmap(norm, scale)
+    return grid
+
+
+def render_histogram(values: np.ndarray, bins: int = 40, size: tuple[int, int] = (140, 320)):
+    """A histogram of ``values`` as a picture (bars on a logarithmic count scale)."""
+    counts, _ = np.histogram(np.asarray(values, np.float64).ravel(), bins=bins)
+    height, width = size
+    picture = np.full((height, width, 3), 255, np.uint8)
+    heights = np.log1p(counts) / max(np.log1p(counts.max()), 1e-9) * (height - 4)
+    bar = width / bins
+    for k, h in enumerate(heights):
+        x0, x1 = int(k * bar), max(int((k + 1) * bar) - 1, int(k * bar))
+        cv2.rectangle(picture, (x0, height - 1 - int(h)), (x1, height - 1), (160, 90, 40), -1)
+    return picture
+
+
+def layer_summary(name: str, tensor: np.ndarray) -> str:
+    """One line: a layer's name, output shape and value range."""
+    t = np.asarray(tensor, np.float32)
+    return (
+        f"{name}: shape {tuple(t.shape)}, min {t.min():.3g}, max {t.max():.3g}, "
+        f"mean {t.mean():.3g}, zeros {100 * float((t == 0).mean()):.0f} %"
+    )
+
+
+def render_proposal(image: np.ndarray, trace: ProposalTrace, crop: np.ndarray) -> np.ndarray:
+    """The image with one proposal's anchor (grey), proposal box (yellow) and the box refined
+    for its best class (green), beside its CropAndResize features (channel mean, heat map)."""
+    out = to_bgr8(image).copy()
+    height, width = out.shape[:2]
+    best = int(np.argmax(trace.class_scores))
+    for box, color in ((trace.anchor, (160, 160, 160)), (trace.proposal, (0, 255, 255)),
+                       (trace.refined[best], (0, 220, 0))):  # fmt: skip
+        x1, y1, x2, y2 = (np.asarray(box, np.float64) * [width, height, width, height]).round()
+        cv2.rectangle(out, (int(x1), int(y1)), (int(x2), int(y2)), color, 2)
+    mean = np.asarray(crop, np.float32).mean(axis=0)
+    low, high = float(mean.min()), float(mean.max())
+    norm = (mean - low) / (high - low) if high > low else np.zeros_like(mean)
+    side = max(1, height // mean.shape[0])
+    tile = heatmap(norm, side)
+    pad = np.zeros((height, tile.shape[1] + 8, 3), np.uint8)
+    pad[: tile.shape[0], 8:] = tile[:height]
+    return np.hstack([out, pad])

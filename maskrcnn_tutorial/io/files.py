@@ -1,0 +1,215 @@
+"""Checking input and output paths, and writing files atomically (nothing half-written).
+
+Every output is written to a hidden temporary file beside its target and renamed into place
+only when complete. Inside :func:`staged`, the renames wait until the block ends, so the outputs
+of one command land together or not at all. Only regular files are replaced: a device, a FIFO
+or a socket given as an output is refused, never turned into a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import stat
+import uuid
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from pathlib import Path
+
+from maskrcnn_tutorial.errors import UserError
+
+#: Longest file name most file systems accept, in bytes.
+NAME_MAX = 255
+_TEMP = re.compile(r"^\..*\.(?P<pid>\d+)-[0-9a-f]{12}(\.[A-Za-z0-9]+)?$")
+_staged: ContextVar[list[tuple[Path, Path]] | None] = ContextVar("staged", default=None)
+
+
+def check_readable(path: Path, kind: str = "an image or video file") -> Path:
+    """``path`` if it is an existing, non-empty file, else a :class:`UserError` that asks for
+    ``kind`` instead."""
+    if len(path.name.encode()) > NAME_MAX:
+        raise UserError(f"{path} does not exist (its name is over {NAME_MAX} bytes)")
+    if not path.exists():
+        raise UserError(f"{path} does not exist; check the path")
+    if path.is_dir():
+        raise UserError(f"{path} is a directory; pass {kind}")
+    if not path.is_file():
+        raise UserError(f"{path} is not a regular file (a device, FIFO or socket); pass {kind}")
+    if path.stat().st_size == 0:
+        raise UserError(f"{path} is empty (0 bytes); pass {kind} that is not empty")
+    return path
+
+
+def _kind(mode: int) -> str:
+    kinds = {stat.S_ISCHR: "a device", stat.S_ISBLK: "a device", stat.S_ISFIFO: "a FIFO"}
+    return next((name for test, name in kinds.items() if test(mode)), "a socket or special file")
+
+
+def reason(exc: OSError) -> str:
+    """An OS error in words, with a hint where one helps (disk full, name too long)."""
+    hints = {
+        errno.ENOSPC: "the disk is full; free some space",
+        errno.EDQUOT: "the disk quota is exceeded; free some space",
+        errno.ENAMETOOLONG: "the name is too long; choose a shorter one",
+        errno.EROFS: "the file system is read-only; choose another folder",
+        errno.EACCES: "permission denied; choose another folder",
+        errno.EPERM: "not permitted; choose another folder",
+    }
+    default = f"{exc.strerror or exc}; choose another path"
+    return hints.get(exc.errno or 0, default)
+
+
+def check_writable(path: str | Path) -> Path:
+    """``path`` if a regular file can be written there (probed with a temporary file), else a
+    :class:`UserError`. An existing device, FIFO or socket is refused: it would be replaced."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if len(path.name.encode()) > NAME_MAX:
+        raise UserError(f"cannot write {path}: the file name is over {NAME_MAX} bytes")
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {reason(exc)}") from None
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise UserError(f"output {path} is a directory; give a file name")
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        what = _kind(info.st_mode)
+        raise UserError(f"output {path} is {what}, not a regular file; give a file path")
+    if not folder.is_dir():
+        raise UserError(f"cannot write {path}: folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"cannot write {path}: folder {folder} is not writable; choose another")
+    probe = None
+    try:
+        probe = temp_beside(path)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {reason(exc)}") from None
+    finally:
+        if probe is not None:
+            probe.unlink(missing_ok=True)
+    return path
+
+
+def check_outputs(
+    outputs: Mapping[str, str | Path | None], inputs: Mapping[str, str | Path] | None = None
+) -> None:
+    """Check every output (``{"--out": path, ...}``; ``None``: not asked for) before any work:
+    each writable, none the same file as an input or as another output."""
+    inputs = inputs or {}
+    seen: dict[str, tuple[str, Path]] = {}
+    for flag, path in inputs.items():
+        seen[_identity(path)] = (flag, Path(path))
+    for flag, path in outputs.items():
+        if path is None:
+            continue
+        path = check_writable(path)
+        other = seen.get(_identity(path))
+        if other is not None:
+            what = "the input" if other[0] in inputs else f"the {other[0]} output"
+            raise UserError(
+                f"{flag} {path} is {what} {other[1]}; give each output its own new file name"
+            )
+        seen[_identity(path)] = (flag, path)
+
+
+def _identity(path: str | Path) -> str:
+    """One key per file: device and inode for an existing file, else the resolved path."""
+    with contextlib.suppress(OSError):
+        info = os.stat(path)
+        return f"{info.st_dev}:{info.st_ino}"
+    return os.path.realpath(path)
+
+
+def temp_beside(path: Path, suffix: str = ".part") -> Path:
+    """A new, empty, hidden file next to ``path`` (same folder, so a rename is atomic).
+
+    Its name carries the writer's process id, so :func:`remove_stale_temps` can tell a file
+    left by a killed process from one still being written, and is shortened to fit
+    :data:`NAME_MAX`. Unlike ``tempfile.mkstemp`` (mode 0600) it is created with the user's
+    umask, so the file renamed into place has the permissions any other new file would have.
+    """
+    tag = f".{os.getpid()}-{uuid.uuid4().hex[:12]}{suffix}"
+    stem = path.name.encode()[: NAME_MAX - 1 - len(tag.encode())].decode(errors="ignore")
+    temp = path.parent / f".{stem}{tag}"
+    temp.touch(exist_ok=False)
+    return temp
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Delete temporary files in ``folder`` whose writing process no longer exists."""
+    removed = []
+    for entry in folder.iterdir() if folder.is_dir() else ():
+        match = _TEMP.match(entry.name)
+        if match and not _alive(int(match["pid"])) and entry.is_file():
+            entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def land(temp: Path, path: Path) -> None:
+    """Rename a finished temporary file into place, now or at the end of :func:`staged`."""
+    pending = _staged.get()
+    if pending is not None:
+        pending.append((temp, path))
+        return
+    try:
+        os.replace(temp, path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise UserError(f"cannot write {path}: {reason(exc)}") from None
+
+
+@contextlib.contextmanager
+def staged() -> Iterator[None]:
+    """Hold back the renames of every file written inside the block until it ends, so the
+    outputs of one command land together; an exception removes them all instead."""
+    pending: list[tuple[Path, Path]] = []
+    token = _staged.set(pending)
+    try:
+        yield
+    except BaseException:
+        for temp, _ in pending:
+            temp.unlink(missing_ok=True)
+        raise
+    finally:
+        _staged.reset(token)
+    for temp, path in pending:
+        land(temp, path)
+
+
+def target(path: str | Path) -> Path:
+    """The file a write to ``path`` replaces: a symbolic link's target, so the link stays."""
+    path = Path(path)
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
+    path = check_writable(path)
+    real = target(path)
+    temp = None
+    try:
+        temp = temp_beside(real)
+        temp.write_bytes(data)
+    except BaseException as exc:
+        if temp is not None:
+            temp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise UserError(f"cannot write {path}: {reason(exc)}; nothing was written") from None
+        raise
+    land(temp, real)
+    return path

@@ -1,7 +1,8 @@
 # Two commands do everything on a fresh machine with Python 3.10+:
 #   make demo   segment a bundled sample scene with the embedded model
-#   make test   lint, unit tests (OpenCV 5.x and 4.x), the notebooks (nbval) and the notebooks
-#               on coco (the stand-in of the real network, where ../shared/reference has its graph)
+#   make test   lint, the book, unit tests (OpenCV 5.x and 4.x), the notebooks (nbval) and the
+#               notebooks on coco (the stand-in of the real network, where ../shared/reference has
+#               its graph)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -15,13 +16,16 @@ CV4 := $(VENV)/opencv4
 # CUDA libraries (several GB). Elsewhere those tests are skipped with their reason; install the
 # extra yourself (pip install -e '.[train]', CPU wheels from pytorch.org) to run them.
 TRAIN := $(VENV)/.train-installed
+# The book's tools (Sphinx, MyST-NB, the book theme: the `docs` extra), for `make book` and the
+# browser tests that read the book.
+DOCS := $(VENV)/.docs-installed
 PYTEST := $(BIN)/python -m pytest
 # The stand-in of the real network that the coco tests build (tests/reference.py), kept between runs.
 export MASKRCNN_TUTORIAL_STANDIN_CACHE := $(CURDIR)/$(VENV)/standin
 # The notebooks' stored outputs come from this model; nbval runs them on it, whatever is fetched.
 NOTEBOOK_MODEL := shapes
 
-.PHONY: demo check test lint unit unit-cv4 notebooks notebooks-coco run-notebooks bench lab clean
+.PHONY: demo check test lint book unit unit-cv4 notebooks notebooks-coco run-notebooks bench lab clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "error: Python 3.10+ is needed; set PYTHON=python3.x")'
@@ -33,6 +37,10 @@ $(TRAIN): $(STAMP)
 	@if $(BIN)/python -m pip install -q --no-index --no-deps 'torch==2.13.0' 2>/dev/null; then \
 		$(BIN)/python -m pip install -q -e '.[train]'; \
 	else echo "note: no local CPU wheel of torch; the training tests will be skipped"; fi
+	@touch $@
+
+$(DOCS): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[docs]'
 	@touch $@
 
 $(CV4)/.installed: $(STAMP)
@@ -49,10 +57,16 @@ check: $(STAMP)
 	$(BIN)/maskrcnn-tutorial doctor --coco
 
 lint: $(STAMP)
-	$(BIN)/ruff check maskrcnn_tutorial tests benchmarks notebooks
-	$(BIN)/ruff format --check maskrcnn_tutorial tests benchmarks notebooks
+	$(BIN)/ruff check maskrcnn_tutorial tests benchmarks notebooks book
+	$(BIN)/ruff format --check maskrcnn_tutorial tests benchmarks notebooks book
 
-unit: $(TRAIN)
+# The series as a static HTML book (build/book/index.html), from the notebooks' stored outputs
+# (nothing runs), warnings as errors. Publish: copy build/book to any static web host
+# (.github/workflows/book.yml does it for GitHub Pages).
+book: $(DOCS)
+	$(BIN)/python -m book.build build/book
+
+unit: $(TRAIN) $(DOCS)
 	$(PYTEST) tests -m "not notebooks_coco"
 
 unit-cv4: $(CV4)/.installed $(TRAIN)
@@ -67,7 +81,7 @@ notebooks: $(STAMP)
 notebooks-coco: $(STAMP)
 	$(PYTEST) tests/test_notebooks_coco.py -m notebooks_coco
 
-test: lint unit unit-cv4 notebooks notebooks-coco
+test: lint book unit unit-cv4 notebooks notebooks-coco
 
 # Re-run every notebook in a fresh kernel and store its outputs (after changing the package or
 # retraining the shapes model), so nbval compares against what a reader now sees.

@@ -12,7 +12,7 @@ import numpy as np
 
 
 def bilinear(features: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``features`` (C, H, W) sampled at the points (y, x) (arrays of one shape S), as (C, *S).
+    """``features`` (C, H, W) sampled at the points (y, x) (arrays of one shape S), as ``(C, *S)``.
 
     Points outside [0, H-1] x [0, W-1] give 0 (CropAndResize's extrapolation value).
     """

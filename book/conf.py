@@ -19,7 +19,7 @@ author = "maskrcnn_tutorial contributors"
 copyright = "maskrcnn_tutorial contributors"
 root_doc = "index"
 
-extensions = ["myst_nb", "sphinx.ext.autodoc"]
+extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx_codeautolink"]
 
 # the README is read only in part, by index.md's include
 exclude_patterns = ["README.md"]
@@ -31,9 +31,14 @@ nb_merge_streams = True
 myst_heading_anchors = 3  # README links to its own sections (#the-command-line)
 myst_enable_extensions = ["colon_fence"]
 
+# names in the notebooks' code cells link to the API page; a notebook's cells are read as one
+# program, so a call links through an import made cells before
+codeautolink_concat_default = True
+
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autodoc_default_options = {"members": True, "show-inheritance": True}
+add_module_names = False  # the module is the section's title; a phone has no room to repeat it
 
 html_theme = "sphinx_book_theme"
 html_title = "Mask R-CNN with OpenCV DNN"

@@ -175,8 +175,17 @@ def _is_module(name: str) -> bool:
         return False
 
 
+def _defined_in(module: str, name: str) -> str | None:
+    """The package module where ``module.name`` is defined (a name re-exported from elsewhere
+    is documented where its code is), or None for a value that does not say."""
+    value = getattr(importlib.import_module(module), name, None)
+    home = getattr(value, "__module__", None)
+    return home if isinstance(home, str) and home.split(".")[0] == PACKAGE else None
+
+
 def called_modules(notebook: dict[str, Any]) -> set[str]:
-    """The package's modules that ``notebook``'s code imports, or imports names from."""
+    """The package's modules that ``notebook``'s code imports, or imports names from (with the
+    modules where those names are defined)."""
     found = set()
     for cell in notebook["cells"]:
         if cell["cell_type"] != "code":
@@ -191,7 +200,11 @@ def called_modules(notebook: dict[str, Any]) -> set[str]:
             if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == PACKAGE:
                 for alias in node.names:
                     full = f"{node.module}.{alias.name}"
-                    found.add(full if _is_module(full) else node.module)
+                    if _is_module(full):
+                        found.add(full)
+                    else:
+                        found.add(node.module)
+                        found.add(_defined_in(node.module, alias.name) or node.module)
             elif isinstance(node, ast.Import):
                 found.update(a.name for a in node.names if a.name.split(".")[0] == PACKAGE)
     found.discard(PACKAGE)

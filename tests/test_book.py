@@ -166,3 +166,15 @@ def test_staging_rewrites_only_what_changed_and_drops_what_is_gone(tmp_path):
     stage(target)
     assert page.stat().st_mtime == 1  # unchanged: Sphinx need not read it again
     assert not stale.exists()
+
+
+def test_the_publish_workflow_builds_with_make_book_and_publishes_its_folder():
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text())
+    steps = workflow["jobs"]["build"]["steps"]
+    assert [s["run"] for s in steps if "run" in s] == ["make book"]
+    (upload,) = [s for s in steps if s.get("uses", "").startswith("actions/upload-pages-artifact")]
+    assert upload["with"]["path"] == "build/book"
+    assert "make book" in (ROOT / "Makefile").read_text()
+    assert "python -m book.build build/book" in (ROOT / "Makefile").read_text()

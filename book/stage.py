@@ -123,10 +123,18 @@ def _display(data: dict[str, str]) -> dict[str, Any]:
     return {"output_type": "display_data", "data": data, "metadata": {}}
 
 
-LIVE = (
-    "Its controls are live when you run the notebook in JupyterLab (<code>make lab</code>); the "
-    "classroom app (<code>maskrcnn-tutorial app</code>) has the overlay, mask and box explorers."
+# The explorers the classroom app (apps/app.py) also shows.
+APP_EXPLORERS = ("overlay_explorer", "mask_browser", "box_probe")
+LIVE = "Its controls are live when you run the notebook in JupyterLab (<code>make lab</code>)."
+LIVE_IN_APP = (
+    "Its controls are live when you run the notebook in JupyterLab (<code>make lab</code>) and "
+    "in the classroom app (<code>maskrcnn-tutorial app</code>)."
 )
+
+
+def live_text(source: str) -> str:
+    """Where the explorer that a cell's ``source`` makes is live."""
+    return LIVE_IN_APP if any(f"{name}(" in source for name in APP_EXPLORERS) else LIVE
 
 
 def run_note(name: str, source: str) -> dict[str, Any]:
@@ -158,7 +166,8 @@ def static_notebook(notebook: dict[str, Any], name: str, source: str) -> dict[st
             outputs = []
             for output in cell.get("outputs", []):
                 view = output.get("data", {}).get(WIDGET_VIEW)
-                outputs.extend(widget_snapshot(view, widgets, LIVE) if view else [output])
+                live = live_text("".join(cell["source"]))
+                outputs.extend(widget_snapshot(view, widgets, live) if view else [output])
             cell = {**cell, "outputs": outputs}
         cells.append(cell)
     cells.insert(1, run_note(name, source))

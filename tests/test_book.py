@@ -16,7 +16,9 @@ import pytest
 from ipywidgets.embed import embed_data
 
 from book.stage import (
+    APP_EXPLORERS,
     LIVE,
+    LIVE_IN_APP,
     NOTEBOOKS,
     SNAPSHOT_CLASS,
     WIDGET_STATE,
@@ -115,7 +117,28 @@ def test_each_stored_explorer_shows_the_pictures_it_last_drew(path):
             assert pixels is not None and min(pixels.shape[:2]) > 0
         notes = [o for o in after["outputs"] if SNAPSHOT_CLASS in o["data"].get("text/html", "")]
         assert len(notes) == len(views)
+        in_app = any(f"explorers.{name}(" in "".join(before["source"]) for name in APP_EXPLORERS)
+        for note in notes:
+            assert (LIVE_IN_APP if in_app else LIVE) in note["data"]["text/html"]
     assert explorers >= 1
+
+
+def test_the_explorers_said_to_be_in_the_app_are_the_ones_the_app_builds():
+    import inspect
+    import typing
+
+    from maskrcnn_tutorial.apps import app, explorers
+
+    factories = [
+        name
+        for name, function in inspect.getmembers(explorers, inspect.isfunction)
+        if function.__module__ == explorers.__name__
+        and isinstance(ret := typing.get_type_hints(function).get("return"), type)
+        and issubclass(ret, explorers.Explorer)
+    ]
+    assert len(factories) >= 5, factories
+    source = Path(app.__file__).read_text("utf-8")
+    assert set(APP_EXPLORERS) == {name for name in factories if f"{name}(" in source}
 
 
 @pytest.mark.parametrize("path", STORED, ids=lambda p: p.name)
@@ -178,3 +201,16 @@ def test_the_publish_workflow_builds_with_make_book_and_publishes_its_folder():
     assert upload["with"]["path"] == "build/book"
     assert "make book" in (ROOT / "Makefile").read_text()
     assert "python -m book.build build/book" in (ROOT / "Makefile").read_text()
+
+
+def test_the_build_command_refuses_bad_arguments_in_one_line(tmp_path, capsys):
+    from book.build import main
+
+    assert main(["--fast"]) == 2
+    assert main(["one", "two"]) == 2
+    taken = tmp_path / "book"
+    taken.write_text("a file, not a folder")
+    assert main([str(taken)]) == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert errors[-1] == f"error: {taken} is not a folder; name a folder for the book"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book"]  # nothing staged or built

@@ -15,8 +15,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 project = "Mask R-CNN through OpenCV's DNN module"
-author = "maskrcnn_tutorial contributors"
-copyright = "maskrcnn_tutorial contributors"
 root_doc = "index"
 
 extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx_codeautolink"]
@@ -56,3 +54,4 @@ html_theme_options = {
 # default, the theme logs a console error on a reader's first visit
 html_context = {"default_mode": "light"}
 html_last_updated_fmt = None
+html_show_copyright = False  # the project names no holder (MIT, see pyproject.toml)

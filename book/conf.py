@@ -9,6 +9,7 @@ request that leaves the machine).
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -17,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 project = "Mask R-CNN through OpenCV's DNN module"
 root_doc = "index"
 
-extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx_codeautolink"]
+# viewcode: each documented function links to its highlighted source ([source])
+extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.viewcode", "sphinx_codeautolink"]
 
 # the README is read only in part, by index.md's include
 exclude_patterns = ["README.md"]
@@ -55,3 +57,21 @@ html_theme_options = {
 html_context = {"default_mode": "light"}
 html_last_updated_fmt = None
 html_show_copyright = False  # the project names no holder (MIT, see pyproject.toml)
+
+
+def source_module(app, modname: str, fullname: str) -> str:
+    """viewcode: the package module that holds ``modname.fullname``'s source. An object whose
+    code lies outside the package (a constant of a built-in type) keeps its own module: Sphinx
+    would otherwise list ``builtins`` among the source pages without writing one."""
+    try:
+        value = importlib.import_module(modname)
+        for part in fullname.split("."):
+            value = getattr(value, part)
+    except (ImportError, AttributeError):
+        return modname
+    home = getattr(value, "__module__", None)
+    return home if isinstance(home, str) and home.split(".")[0] == "maskrcnn_tutorial" else modname
+
+
+def setup(app):
+    app.connect("viewcode-follow-imported", source_module)

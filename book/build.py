@@ -3,8 +3,8 @@
 Stages the sources (:func:`book.stage.stage`) in ``OUT-src`` beside ``OUT`` and runs Sphinx on
 them with warnings as errors (its cache in ``OUT-doctrees``, so a second build reads only the
 pages that changed); the HTML lands in ``OUT`` (default ``build/book``), ``OUT/index.html``
-its first page. Exit status 0 when the build is clean, 1 when Sphinx warned or failed, 2 on a
-bad argument.
+its first page. Exit status 0 when the build is clean, 1 when Sphinx warned or failed or a
+notebook cannot be shown (one line says which and why), 2 on a bad argument.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from book.stage import ROOT, stage
+from book.stage import ROOT, StageError, stage
 
 CONF = Path(__file__).resolve().parent
 
@@ -41,7 +41,11 @@ def main(argv: list[str] | None = None) -> int:
         if path.exists() and not path.is_dir():
             print(f"error: {path} is not a folder; name a folder for the book", file=sys.stderr)
             return 2
-    status = build(out.resolve())
+    try:
+        status = build(out.resolve())
+    except StageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     if status == 0:
         print(f"the book is in {out / 'index.html'}")
     else:

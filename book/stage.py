@@ -38,6 +38,10 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 SNAPSHOT_CLASS = "widget-snapshot"
 
 
+class StageError(ValueError):
+    """A source the book cannot show: the message names the file and the fix."""
+
+
 def _model_id(reference: str) -> str:
     return reference.removeprefix("IPY_MODEL_")
 
@@ -161,13 +165,21 @@ def static_notebook(notebook: dict[str, Any], name: str, source: str) -> dict[st
     metadata = dict(notebook.get("metadata", {}))
     widgets = metadata.pop("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     cells = []
-    for cell in notebook["cells"]:
+    for number, cell in enumerate(notebook["cells"]):
         if cell["cell_type"] == "code":
             outputs = []
             for output in cell.get("outputs", []):
                 view = output.get("data", {}).get(WIDGET_VIEW)
-                live = live_text("".join(cell["source"]))
-                outputs.extend(widget_snapshot(view, widgets, live) if view else [output])
+                if not view:
+                    outputs.append(output)
+                    continue
+                try:
+                    outputs += widget_snapshot(view, widgets, live_text("".join(cell["source"])))
+                except ValueError as error:
+                    raise StageError(
+                        f"{name} cell {number}: {error}; store it again with `make run-notebooks` "
+                        "(nbconvert saves the widget state)"
+                    ) from None
             cell = {**cell, "outputs": outputs}
         cells.append(cell)
     cells.insert(1, run_note(name, source))
@@ -257,7 +269,10 @@ def stage(target: Path, root: Path = ROOT) -> list[Path]:
     for notebook in sorted(root.glob(NOTEBOOKS)):
         page = target / notebook.relative_to(root)
         source = Path(os.path.relpath(notebook, page.parent)).as_posix()
-        original = json.loads(notebook.read_text("utf-8"))
+        try:
+            original = json.loads(notebook.read_text("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise StageError(f"{notebook} is not a notebook (JSON): {error}") from None
         modules |= called_modules(original)
         staged.append(page)
         content = static_notebook(original, notebook.name, source)

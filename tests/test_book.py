@@ -23,6 +23,7 @@ from book.stage import (
     SNAPSHOT_CLASS,
     WIDGET_STATE,
     WIDGET_VIEW,
+    StageError,
     api_page,
     called_modules,
     stage,
@@ -214,3 +215,42 @@ def test_the_build_command_refuses_bad_arguments_in_one_line(tmp_path, capsys):
     errors = capsys.readouterr().err.splitlines()
     assert errors[-1] == f"error: {taken} is not a folder; name a folder for the book"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book"]  # nothing staged or built
+
+
+def a_repository(folder: Path, notebook_text: str) -> Path:
+    """The files the book reads, with one notebook of ``notebook_text``."""
+    for name in (
+        "README.md",
+        "notebooks/WORKSHOP.md",
+        "maskrcnn_tutorial/models/shapes/MODEL_CARD.md",
+    ):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text("# page\n")
+    (folder / "notebooks" / "00_first.ipynb").write_text(notebook_text)
+    return folder
+
+
+def test_a_notebook_saved_without_its_widget_state_is_named_with_the_fix(tmp_path):
+    view = {"model_id": "0123", "version_major": 2, "version_minor": 0}
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": "# 00 · First"},
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "source": "explorers.layer_explorer(raw)",
+            "outputs": [{"output_type": "display_data", "data": {WIDGET_VIEW: view}}],
+        },
+    ]
+    root = a_repository(tmp_path / "repo", json.dumps({"cells": cells, "metadata": {}}))
+    with pytest.raises(StageError) as error:
+        stage(tmp_path / "src", root)
+    assert str(error.value) == (
+        "00_first.ipynb cell 1: the stored widget state holds no picture for view 0123; store it "
+        "again with `make run-notebooks` (nbconvert saves the widget state)"
+    )
+
+
+def test_a_notebook_that_is_not_json_is_named(tmp_path):
+    root = a_repository(tmp_path / "repo", '{"cells": [')
+    with pytest.raises(StageError, match=r"00_first.ipynb is not a notebook \(JSON\)"):
+        stage(tmp_path / "src", root)

@@ -15,11 +15,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from book.stage import MOCK_IMPORTS  # noqa: E402 (found through the line above)
+
 project = "Mask R-CNN through OpenCV's DNN module"
 root_doc = "index"
 
 # viewcode: each documented function links to its highlighted source ([source])
-extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.viewcode", "sphinx_codeautolink"]
+# napoleon: the docstrings that use Google-style sections (Args:, Returns:) read as such
+extensions = [
+    "myst_nb",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.viewcode",
+    "sphinx_codeautolink",
+]
 
 # the README is read only in part, by index.md's include
 exclude_patterns = ["README.md"]
@@ -35,6 +44,8 @@ myst_enable_extensions = ["colon_fence"]
 # program, so a call links through an import made cells before
 codeautolink_concat_default = True
 
+# the training modules import torch (the train extra), which `make book` does not install
+autodoc_mock_imports = MOCK_IMPORTS
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autodoc_default_options = {"members": True, "show-inheritance": True}

@@ -24,6 +24,7 @@ import importlib.util
 import json
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -189,17 +190,38 @@ def static_notebook(notebook: dict[str, Any], name: str, source: str) -> dict[st
 PACKAGE = "maskrcnn_tutorial"
 
 
+# Libraries of the package's extras that a book build does not install (the training's torch):
+# while reading the package, imports of them get Sphinx's stand-in objects (autodoc_mock_imports).
+MOCK_IMPORTS = ["torch"]
+
+
 def _is_module(name: str) -> bool:
+    """Whether ``name`` (maskrcnn_tutorial.x.y) is a module of the package, read from its files
+    (importing a module that needs torch is not needed to know it is one)."""
+    spec = importlib.util.find_spec(PACKAGE)
+    base = Path(spec.submodule_search_locations[0]).joinpath(*name.split(".")[1:])
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def _import(module: str) -> Any:
     try:
-        return importlib.util.find_spec(name) is not None
-    except ImportError:  # a parent that is a module, not a package
-        return False
+        return importlib.import_module(module)
+    except ImportError:  # it needs a library of an extra: read it as autodoc will
+        from sphinx.ext.autodoc.mock import mock
+
+        before = set(sys.modules)
+        with mock(MOCK_IMPORTS):
+            try:
+                return importlib.import_module(module)
+            finally:  # no module built on stand-ins stays behind for later imports
+                for name in set(sys.modules) - before:
+                    del sys.modules[name]
 
 
 def _defined_in(module: str, name: str) -> str | None:
     """The package module where ``module.name`` is defined (a name re-exported from elsewhere
     is documented where its code is), or None for a value that does not say."""
-    value = getattr(importlib.import_module(module), name, None)
+    value = getattr(_import(module), name, None)
     home = getattr(value, "__module__", None)
     return home if isinstance(home, str) and home.split(".")[0] == PACKAGE else None
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CHROMIUM_ARGS, NOT_LOCAL, why_no_browser
+from .conftest import NOT_LOCAL, why_no_browser
 from .helpers import shot
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,20 +86,6 @@ def site(book) -> Iterator[str]:
         server.server_close()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 class Visit:
     """A browser context of one width that records console errors, page errors, failed
     requests and every request that tried to leave the machine (blocked)."""
@@ -140,15 +126,15 @@ class Visit:
 
 
 @pytest.fixture
-def desktop(chromium) -> Iterator[Visit]:
-    visit = Visit(chromium, DESKTOP)
+def desktop(browser) -> Iterator[Visit]:
+    visit = Visit(browser, DESKTOP)
     yield visit
     visit.close()
 
 
 @pytest.fixture
-def phone(chromium) -> Iterator[Visit]:
-    visit = Visit(chromium, PHONE)
+def phone(browser) -> Iterator[Visit]:
+    visit = Visit(browser, PHONE)
     yield visit
     visit.close()
 

@@ -2,7 +2,8 @@
 
 The ``shapes`` model sees synthetic scenes (held-out seeds, with ground truth). The ``coco``
 model sees real photos: first OpenCV's own sample pictures in the repository's ``data/`` folder
-(touching fruit, basketball players, a footballer; source and licence in ``data/README.md``),
+(fruit and a red cabbage touching each other: oranges, a lemon, a lime, a kiwi and a banana,
+no apple; basketball players; a footballer; source and licence in ``data/README.md``),
 then photos that ship inside scikit-image's wheel (an astronaut, a cat, a coffee cup, a
 motorcycle), and OpenCV's pedestrian clip (:data:`PEDESTRIAN_CLIP`).
 """

@@ -2,6 +2,7 @@
 
 :mod:`.anatomy` (the network's layers by stage, and taps), :mod:`.decode` (both stages'
 boxes decoded by hand), :mod:`.roi` (CropAndResize and RoIAlign), :mod:`.metrics` (IoU,
-matching, AP by hand), :mod:`.semantic` (semantic against instance segmentation) and
-:mod:`.render` (the pictures behind the explorers).
+matching, AP by hand), :mod:`.semantic` (semantic against instance segmentation),
+:mod:`.render` (the pictures behind the explorers) and :mod:`.article` (the LearnOpenCV
+article's own script: how it reads a picture and places a mask, and why its output can differ).
 """

@@ -107,3 +107,20 @@ def test_an_unreadable_path_is_one_clear_error(tmp_path, name):
     (tmp_path / "folder").mkdir()
     with pytest.raises(UserError, match="cannot read"):
         article.read_like_article(tmp_path / name)
+
+
+def test_outlines_show_both_masks_in_their_colours():
+    image = np.full((60, 80, 3), 128, np.uint8)
+    ours, theirs = np.zeros((60, 80), bool), np.zeros((60, 80), bool)
+    ours[10:30, 10:30] = True
+    theirs[20:40, 40:60] = True
+    out = article.render_mask_outlines(image, ours, theirs, (5, 5, 70, 50), margin=4, scale=3)
+    assert out.shape == ((54 - 1 + 1) * 3, (74 - 1 + 1) * 3, 3)
+    green = (out == (0, 220, 0)).all(axis=2)
+    red = (out == (0, 0, 255)).all(axis=2)
+    # the green outline lies around ours (the crop starts at 1, 1; lines are 2 px), the red
+    # one around theirs
+    ys, xs = np.nonzero(green)
+    assert 25 <= ys.min() and ys.max() < 92 and 25 <= xs.min() and xs.max() < 92
+    ys, xs = np.nonzero(red)
+    assert 55 <= ys.min() and ys.max() < 122 and 115 <= xs.min() and xs.max() < 182

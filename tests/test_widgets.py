@@ -134,9 +134,17 @@ def test_box_probe_picture_shows_the_chosen_class_mask_inside_the_box():
     assert inside[:, :100].mean() > 3 * inside[:, -100:].mean()  # left half lit, right dark
     assert two[260:440, 300:380].sum() > one[260:440, 300:380].sum()
     assert one[:198, :800].sum() == 0 and one[:, 402:800].sum() == 0  # nothing outside the box
-    # the enlarged 15x15 panel: class 1's tile bright on the left, dark on the right
-    tile = one[8 : 8 + 180, 808 + 8 : 808 + 8 + 180].astype(int).sum(2)
-    assert tile[:, :60].mean() > 2 * tile[:, -60:].mean()
+    # the enlarged 15x15 panel, as tall as the picture by default (legible when shown shrunk):
+    # class 1's tile bright on the left, dark on the right
+    panel = one[:, 808:]
+    lit = np.flatnonzero((panel[:, 8 + 15 * 12] != 40).any(axis=1))  # a column of the tile
+    rows = max(np.split(lit, np.flatnonzero(np.diff(lit) > 1) + 1), key=len)  # under the name
+    assert len(rows) > 500
+    tile = panel[rows[0] : rows[-1] + 1, 8 : 8 + len(rows)].astype(int).sum(2)
+    third = len(rows) // 3
+    assert tile[:, :third].mean() > 2 * tile[:, -third:].mean()
+    small = render.render_box_probe(image, box, masks, 1, ("a", "b", "c"), scale=12)
+    assert small.shape[1] < one.shape[1]  # an explicit scale is kept
 
 
 def test_box_probe_picture_clamps_boxes_and_upscales_small_pictures():
@@ -145,7 +153,7 @@ def test_box_probe_picture_clamps_boxes_and_upscales_small_pictures():
         np.zeros((100, 120, 3), np.uint8), (-5, 90, 500, 400), masks, 0
     )
     factor = draw.upscale_factor((100, 120))
-    assert factor > 1 and picture.shape[0] == max(100 * factor, 15 * 12 + 40)
+    assert factor > 1 and picture.shape[0] == 100 * factor  # the panel fits the picture
     assert picture[: 90 * factor - 4, : 120 * factor].sum() == 0  # the box is the bottom strip
 
 

@@ -171,3 +171,31 @@ def draw_like_article(
             region, contours, -1, tuple(int(c) for c in color), 3, cv2.LINE_8, hierarchy, 100
         )
     return out
+
+
+def render_mask_outlines(
+    image: np.ndarray,
+    ours: np.ndarray,
+    theirs: np.ndarray,
+    box: Sequence[int],
+    margin: int = 12,
+    scale: int = 4,
+) -> np.ndarray:
+    """The region of ``box`` (plus ``margin`` pixels) enlarged ``scale`` times (nearest pixel),
+    with two full-frame boolean masks outlined: ``ours`` in green, ``theirs`` in red, and the
+    box in the script's colour. For putting the package's and the script's mask side by side."""
+    height, width = image.shape[:2]
+    left, top = max(int(box[0]) - margin, 0), max(int(box[1]) - margin, 0)
+    right, bottom = min(int(box[2]) + margin, width - 1), min(int(box[3]) + margin, height - 1)
+    crop = (slice(top, bottom + 1), slice(left, right + 1))
+    out = cv2.resize(image[crop], None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+    x1, y1 = (int(box[0]) - left) * scale, (int(box[1]) - top) * scale
+    x2, y2 = (int(box[2]) - left + 1) * scale - 1, (int(box[3]) - top + 1) * scale - 1
+    cv2.rectangle(out, (x1, y1), (x2, y2), BOX_COLOR, 2)
+    for mask, color in ((ours, (0, 220, 0)), (theirs, (0, 0, 255))):
+        big = cv2.resize(
+            mask[crop].astype(np.uint8), None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST
+        )
+        contours = cv2.findContours(big, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)[-2]
+        cv2.drawContours(out, contours, -1, color, 2)
+    return out

@@ -162,15 +162,17 @@ def render_box_probe(
     class_id: int,
     labels: Sequence[str] = (),
     mask_threshold: float = DEFAULT_MASK_THRESHOLD,
-    scale: int = 12,
+    scale: int | None = None,
 ) -> np.ndarray:
     """What the mask head predicts for one box: the picture with the box outlined and class
     ``class_id``'s mask pasted into it as a heat map (its ``mask_threshold`` contour in white),
-    beside that 15x15 mask enlarged ``scale`` times, named, with a color bar.
+    beside that 15x15 mask enlarged ``scale`` times under the class's name, with a color bar.
 
     ``box`` is ``[left, top, right, bottom]`` in pixels (inclusive); ``masks`` is the head's
     [C, 15, 15] output for it (:meth:`.inference.Model.box_masks`). Pictures smaller than
-    :data:`.draw.MIN_SIDE` are drawn upscaled by a whole factor.
+    :data:`.draw.MIN_SIDE` are drawn upscaled by a whole factor. ``scale`` defaults to the
+    largest that makes the enlarged mask as tall as the picture beside it (at least 12), and the
+    panel's text is sized to the picture, so the whole stays legible when shown shrunk.
     """
     height, width = image.shape[:2]
     left, top = min(max(int(box[0]), 0), width - 1), min(max(int(box[1]), 0), height - 1)
@@ -189,20 +191,31 @@ def render_box_probe(
     region[:] = cv2.addWeighted(region, 0.35, heat, 0.65, 0.0)
     inside = (probabilities > mask_threshold).astype(np.uint8)
     outlines, _ = cv2.findContours(inside, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    cv2.drawContours(region, outlines, -1, (255, 255, 255), 1)
-    cv2.rectangle(picture, (left, top), (right, bottom), (0, 0, 255), 2)
+    line = max(1, height // 256)
+    cv2.drawContours(region, outlines, -1, (255, 255, 255), line)
+    cv2.rectangle(picture, (left, top), (right, bottom), (0, 0, 255), 2 * line)
+    text = max(0.5, height / 640)  # font scale: about 1/40 of the picture's height
+    thick = max(1, round(2 * text))
+    head = int(40 * text) + 8  # room for the class name above the tile
+    if scale is None:
+        scale = max(12, (height - head - 8) // 15)
     tile = 15 * scale
-    panel = np.full((max(height, tile + 40), tile + 80, 3), 40, np.uint8)
-    panel[8 : 8 + tile, 8 : 8 + tile] = heatmap(mask, scale)
-    panel[8 : 8 + tile, tile + 20 : tile + 36] = color_bar(tile)
-    for value, y in ((1.0, 18), (0.0, 6 + tile)):
+    bar_w = max(16, tile // 20)
+    label_w = cv2.getTextSize("0.5", cv2.FONT_HERSHEY_SIMPLEX, text, thick)[0][0]
+    panel = np.full((max(height, head + tile + 8), tile + bar_w + label_w + 36, 3), 40, np.uint8)
+    panel[head : head + tile, 8 : 8 + tile] = heatmap(mask, scale)
+    bar_x = tile + 20
+    panel[head : head + tile, bar_x : bar_x + bar_w] = color_bar(tile, bar_w)
+    for value, y in ((1.0, head + int(24 * text)), (0.5, head + tile // 2 + int(10 * text)),
+                     (0.0, head + tile)):  # fmt: skip
         cv2.putText(
-            panel, f"{value:.0f}", (tile + 40, y), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
-            (255, 255, 255), 1, cv2.LINE_AA,
+            panel, f"{value:g}", (bar_x + bar_w + 6, y), cv2.FONT_HERSHEY_SIMPLEX, text,
+            (255, 255, 255), thick, cv2.LINE_AA,
         )  # fmt: skip
+    name = f"{label_of(labels, class_id)[:18]}: 15x15 mask"
     cv2.putText(
-        panel, label_of(labels, class_id)[:18], (8, tile + 28), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
-        (255, 255, 255), 1, cv2.LINE_AA,
+        panel, name, (8, head - int(12 * text)), cv2.FONT_HERSHEY_SIMPLEX, text,
+        (255, 255, 255), thick, cv2.LINE_AA,
     )  # fmt: skip
     if panel.shape[0] > height:
         picture = cv2.copyMakeBorder(picture, 0, panel.shape[0] - height, 0, 0, 0, value=40)

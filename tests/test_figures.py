@@ -117,6 +117,11 @@ def test_class_boxes_name_each_class_in_the_legend(ax):
     assert [corners(p) for p in rectangles(ax)][1:] == [[6, 6, 28, 31], [4, 5, 33, 30]]
 
 
+def test_class_boxes_zoom_to_the_boxes(ax):
+    figures.class_boxes(ax, IMAGE, [10, 10, 30, 20], {"as star": [12, 8, 30, 22]}, zoom=0.5)
+    assert ax.get_xlim() == (0.0, 40.0) and ax.get_ylim() == (29.0, 1.0)
+
+
 def test_map_over_image_covers_the_picture_with_a_colour_bar(ax):
     values = np.linspace(0, 1, 12).reshape(3, 4)
     bar = figures.map_over_image(ax, IMAGE, values, label="objectness")
@@ -127,6 +132,12 @@ def test_map_over_image_covers_the_picture_with_a_colour_bar(ax):
     assert bar.ax.get_ylabel() == "objectness"
     with pytest.raises(ValueError, match="2-D"):
         figures.map_over_image(ax, IMAGE, np.zeros(5), label="x")
+
+
+def test_map_over_image_shifts_cells_onto_their_anchor_centres(ax):
+    figures.map_over_image(ax, IMAGE, np.zeros((3, 4)), label="x", shift=-0.5)
+    assert ax.images[1].get_extent() == [-10, 70, 50, -10]  # cells 20 wide, 20 high
+    assert ax.get_xlim() == (0, 80) and ax.get_ylim() == (60, 0)
 
 
 def test_class_heatmap_names_its_rows(ax):
@@ -140,9 +151,10 @@ def test_class_heatmap_names_its_rows(ax):
 
 
 def test_tensor_map_titles_with_the_grid_size(ax):
-    figures.tensor_map(ax, np.zeros((15, 15)), "after ResizeBilinear")
+    bar = figures.tensor_map(ax, np.zeros((15, 15)), "after ResizeBilinear", vmin=-1, vmax=2)
     assert ax.get_title() == "after ResizeBilinear\n15x15"
     assert ax.images[0].get_interpolation() == "nearest"
+    assert ax.images[0].get_clim() == (-1, 2) and (bar.vmin, bar.vmax) == (-1, 2)
 
 
 def test_histogram_has_named_axes_and_counts_every_value(ax):

@@ -194,9 +194,11 @@ def class_boxes(
     image: np.ndarray,
     proposal: np.ndarray,
     refined: Mapping[str, np.ndarray],
+    zoom: float | None = None,
 ) -> list[Rectangle]:
     """One proposal (dashed) and the box each class's own deltas make of it (solid, one colour
-    per class, named in the legend by the keys of ``refined``)."""
+    per class, named in the legend by the keys of ``refined``). With ``zoom``, the view is cut
+    to the boxes plus that fraction of their extent on every side, so small differences show."""
     show_image(ax, image)
     drawn = draw_boxes(ax, proposal, color="yellow", linestyle=PROPOSAL_STYLE, linewidth=2,
                        label="proposal")  # fmt: skip
@@ -204,6 +206,11 @@ def class_boxes(
         color = ("lime", "orange", "magenta", "cyan", "red")[k % 5]
         drawn += draw_boxes(ax, box, color=color, linewidth=2, label=name)
     ax.legend(loc="lower right", fontsize=8)
+    if zoom is not None:
+        every = np.vstack([_boxes(proposal), *(_boxes(b) for b in refined.values())])
+        (x1, y1), (x2, y2) = every[:, :2].min(0), every[:, 2:].max(0)
+        mx, my = zoom * (x2 - x1), zoom * (y2 - y1)
+        ax.set(xlim=(x1 - mx, x2 + mx), ylim=(y2 + my, y1 - my))
     return drawn
 
 
@@ -220,17 +227,22 @@ def map_over_image(
     vmax: float = 1.0,
     cmap: str = "viridis",
     alpha: float = 0.6,
+    shift: float = 0.0,
 ) -> Colorbar:
     """A coarse map (one value per feature cell) stretched over the picture it was computed on,
     half transparent, so each cell sits over the pixels it stands for; a colour bar says what
-    the colours mean."""
+    the colours mean. ``shift`` moves the map by that fraction of a cell: -0.5 centres cell
+    ``j`` on ``x = j * step``, where anchors sit when PriorBox's ``offset`` is 0."""
     values = np.asarray(values, np.float64)
     if values.ndim != 2:
         raise ValueError(f"a map is 2-D, got shape {values.shape}")
     height, width = np.asarray(image).shape[:2]
+    dx, dy = shift * width / values.shape[1], shift * height / values.shape[0]
     show_image(ax, image)
-    shown = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, alpha=alpha,
-                      extent=(0, width, height, 0), interpolation="nearest")  # fmt: skip
+    extent = (dx, width + dx, height + dy, dy)
+    shown = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, alpha=alpha, extent=extent,
+                      interpolation="nearest")  # fmt: skip
+    ax.set(xlim=(0, width), ylim=(height, 0))  # the picture's frame, whatever the shift
     return _colorbar(ax, shown, label)
 
 
@@ -255,14 +267,21 @@ def class_heatmap(
 
 
 def tensor_map(
-    ax: Axes, values: np.ndarray, title: str, *, cmap: str = "viridis", label: str = "value"
+    ax: Axes,
+    values: np.ndarray,
+    title: str,
+    *,
+    cmap: str = "viridis",
+    label: str = "value",
+    vmin: float | None = None,
+    vmax: float | None = None,
 ) -> Colorbar:
     """One 2-D slice of a tensor, cell by cell (no smoothing, so the grid size shows), titled
-    with its shape and with a colour bar."""
+    with its shape and with a colour bar; ``vmin``/``vmax`` fix the scale (to compare maps)."""
     values = np.asarray(values, np.float64)
     if values.ndim != 2:
         raise ValueError(f"a map is 2-D, got shape {values.shape}")
-    shown = ax.imshow(values, cmap=cmap, interpolation="nearest")
+    shown = ax.imshow(values, cmap=cmap, interpolation="nearest", vmin=vmin, vmax=vmax)
     ax.set_title(f"{title}\n{values.shape[0]}x{values.shape[1]}", fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])

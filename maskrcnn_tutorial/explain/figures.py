@@ -42,6 +42,13 @@ def _boxes(boxes: np.ndarray) -> np.ndarray:
     return boxes
 
 
+def _map(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, np.float64)
+    if values.ndim != 2:
+        raise ValueError(f"a map is 2-D, got shape {values.shape}")
+    return values
+
+
 def _colorbar(ax: Axes, mappable, label: str) -> Colorbar:
     bar = ax.figure.colorbar(mappable, ax=ax, fraction=0.046, pad=0.02)
     bar.set_label(label)
@@ -233,9 +240,7 @@ def map_over_image(
     half transparent, so each cell sits over the pixels it stands for; a colour bar says what
     the colours mean. ``shift`` moves the map by that fraction of a cell: -0.5 centres cell
     ``j`` on ``x = j * step``, where anchors sit when PriorBox's ``offset`` is 0."""
-    values = np.asarray(values, np.float64)
-    if values.ndim != 2:
-        raise ValueError(f"a map is 2-D, got shape {values.shape}")
+    values = _map(values)
     height, width = np.asarray(image).shape[:2]
     dx, dy = shift * width / values.shape[1], shift * height / values.shape[0]
     show_image(ax, image)
@@ -278,9 +283,7 @@ def tensor_map(
 ) -> Colorbar:
     """One 2-D slice of a tensor, cell by cell (no smoothing, so the grid size shows), titled
     with its shape and with a colour bar; ``vmin``/``vmax`` fix the scale (to compare maps)."""
-    values = np.asarray(values, np.float64)
-    if values.ndim != 2:
-        raise ValueError(f"a map is 2-D, got shape {values.shape}")
+    values = _map(values)
     shown = ax.imshow(values, cmap=cmap, interpolation="nearest", vmin=vmin, vmax=vmax)
     ax.set_title(f"{title}\n{values.shape[0]}x{values.shape[1]}", fontsize=10)
     ax.set_xticks([])

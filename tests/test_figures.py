@@ -163,3 +163,16 @@ def test_histogram_has_named_axes_and_counts_every_value(ax):
     assert ax.get_xlabel() == "dx" and ax.get_ylabel() == "count"
     figures.histogram(ax, [1.0, 2.0], xlabel="w", log=True)
     assert ax.get_ylabel() == "count (log)" and ax.get_yscale() == "log"
+
+
+def test_stage_diagram_boxes_every_stage_and_joins_them_in_order(ax):
+    stages = [("input", 2, (1, 3, 8, 8)), ("backbone", 1, (1, 4, 2, 2)), ("RPN", 3, (1, 16))]
+    boxes = figures.stage_diagram(ax, stages)
+    assert [b.get_text() for b in boxes] == [
+        "input\n2 layers\n1 x 3 x 8 x 8",
+        "backbone\n1 layer\n1 x 4 x 2 x 2",
+        "RPN\n3 layers\n1 x 16",
+    ]
+    assert [b.get_position()[0] for b in boxes] == [0, 1, 2]  # left to right, in flow order
+    arrows = [t for t in ax.texts if t not in boxes]
+    assert len(arrows) == 2  # one arrow between each pair of neighbours

@@ -13,7 +13,8 @@ Organised by kind of figure:
 - boxes: :func:`draw_boxes`, :func:`proposals_and_detections`, :func:`anchors_to_boxes`,
   :func:`anchor_shapes`, :func:`class_boxes`;
 - maps: :func:`map_over_image`, :func:`class_heatmap`, :func:`tensor_map`;
-- distributions: :func:`histogram`.
+- distributions: :func:`histogram`;
+- diagrams: :func:`stage_diagram`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from matplotlib.container import BarContainer
 from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 
 #: Line styles that say what a box is, the same in every figure.
 ANCHOR_STYLE = ":"
@@ -314,3 +316,22 @@ def histogram(
     if title is not None:
         ax.set_title(title, fontsize=10)
     return bars
+
+
+# --- diagrams ---------------------------------------------------------------------------------
+
+
+def stage_diagram(ax: Axes, stages: Sequence[tuple[str, int, tuple[int, ...]]]) -> list[Text]:
+    """The network's stages left to right, each a box naming the stage, its number of layers
+    and the output shape of its last layer (``anatomy.stage_summary`` rows), joined by arrows
+    in the order data flows."""
+    boxes = []
+    for k, (stage, count, shape) in enumerate(stages):
+        text = f"{stage}\n{count} layer{'s' * (count != 1)}\n{' x '.join(map(str, shape))}"
+        frame = {"boxstyle": "round", "facecolor": "lightsteelblue"}
+        boxes.append(ax.text(k, 0, text, ha="center", va="center", fontsize=9, bbox=frame))
+        if k:
+            ax.annotate("", (k - 0.38, 0), (k - 0.62, 0), arrowprops={"arrowstyle": "->"})
+    ax.set(xlim=(-0.6, len(stages) - 0.4), ylim=(-0.5, 0.5))
+    ax.axis("off")
+    return boxes

@@ -82,3 +82,23 @@ def test_every_tap_is_a_layer_opencv_builds_from_the_real_graph(standin):
         n for roles in anatomy.TAPS.values() for n in roles.values() if net.getLayerId(n) < 0
     ]
     assert not missing
+
+
+def test_mask_feature_tap_is_what_resize_bilinear_reads():
+    model = load_model("shapes")
+    graph = read_text_graph(model.spec.config)
+    feature = anatomy.mask_feature_tap(model)
+    assert feature == "SecondStageFeatureExtractor_1/Conv2d_1/Relu"
+    assert graph[anatomy.tap("mask_resized")].inputs[0] == feature
+    chain = ("mask_crops", "mask_pooled", "mask_resized", "mask_logits")
+    raw = model.forward(make_scene(1_000_001).image, taps=[feature, *map(anatomy.tap, chain)])
+    shapes = [raw.taps[anatomy.tap(role)].shape[2:] for role in chain]
+    assert shapes == [(14, 14), (7, 7), (15, 15), (15, 15)]
+    assert raw.taps[feature].shape[2:] == (7, 7)
+
+
+def test_mask_feature_tap_of_the_real_graph_ends_inception():
+    graph = read_text_graph(coco_text_graph())
+    assert graph[anatomy.tap("mask_resized")].inputs[0] == (
+        "SecondStageFeatureExtractor_1/InceptionV2/Mixed_5c/concat"
+    )

@@ -5,8 +5,10 @@ import pytest
 
 from maskrcnn_tutorial.explain import anatomy, decode
 from maskrcnn_tutorial.explain.metrics import box_iou
+from maskrcnn_tutorial.graph.textgraph import read_text_graph
 from maskrcnn_tutorial.models import load_model
 from maskrcnn_tutorial.synthetic.scenes import make_scene
+from tests.reference import coco_text_graph
 
 SEEDS = (1_000_000, 1_000_001, 1_000_002, 1_000_003, 1_000_004, 1_000_005)
 
@@ -99,3 +101,30 @@ def test_agreement_ignores_the_order_of_tied_rows_but_not_values():
     assert (result.rows, result.matching) == (2, 1) and result.max_abs_diff > 0
     assert decode.agreement(changed, rows, tolerance=1e-5).exact
     assert decode.agreement(rows[:1], rows).max_abs_diff == float("inf")
+
+
+def test_anchor_shapes_keep_the_graphs_order(model):
+    graph = read_text_graph(model.spec.config)
+    sizes, ratios = decode.anchor_shapes(graph[anatomy.tap("anchors")])
+    # shapes: size-major (3 ratios per size)
+    np.testing.assert_allclose(sizes, np.repeat([28, 44, 68, 104], 3), rtol=1e-4)
+    np.testing.assert_allclose(ratios, np.tile([2, 1, 0.5], 4), rtol=1e-4)
+
+
+def test_anchor_shapes_of_the_real_graph_are_ratio_major():
+    graph = read_text_graph(coco_text_graph())
+    sizes, ratios = decode.anchor_shapes(graph[anatomy.tap("anchors")])
+    np.testing.assert_allclose(sizes, np.tile([64, 128, 256, 512], 3), rtol=1e-4)
+    np.testing.assert_allclose(ratios, np.repeat([0.5, 1, 2], 4), rtol=1e-4)
+
+
+def test_proposal_anchors_are_the_anchors_the_proposals_grew_from(model, params):
+    raw = model.forward(make_scene(SEEDS[0]).image, taps=decode.STAGE1_TAPS)
+    stage1 = decode.decode_stage1(raw, params["stage 1"])
+    proposals = raw.detection_out.reshape(-1, 7)[:20, 3:7]
+    anchors, indices = decode.proposal_anchors(stage1, proposals)
+    np.testing.assert_array_equal(stage1.anchors[indices], anchors)
+    np.testing.assert_array_equal(stage1.boxes[indices], proposals)  # decoding gives them back
+    assert (stage1.scores[indices] == raw.detection_out.reshape(-1, 7)[:20, 2]).all()
+    with pytest.raises(ValueError, match=r"proposals \[0\] match no anchor"):
+        decode.proposal_anchors(stage1, [[0.1, 0.1, 0.2, 0.2]])

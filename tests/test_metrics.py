@@ -166,3 +166,13 @@ def test_match_outputs_post_processes_stored_raw_outputs():
     strict = metrics.match_outputs([raw], [truth], mask_threshold=0.85)  # first mask vanishes
     np.testing.assert_array_equal(strict.is_tp, [False, False])
     assert metrics.match_outputs([raw], [truth], conf_threshold=0.5).precision_recall() == (1, 1)
+
+
+def test_recall_at_iou_counts_objects_some_candidate_covers():
+    truth = np.array([[0, 0, 10, 10], [20, 20, 30, 30], [50, 50, 60, 60]], float)
+    candidates = np.array([[0, 0, 10, 11], [20, 20, 30, 40], [0, 0, 100, 100]], float)
+    # IoUs: 10/11 = 0.91 for the first, 0.5 for the second, 0.01 for the third
+    assert metrics.recall_at_iou(truth, candidates, 0.7) == pytest.approx(1 / 3)
+    assert metrics.recall_at_iou(truth, candidates, 0.5) == pytest.approx(2 / 3)
+    assert metrics.recall_at_iou(truth, candidates[:0]) == 0.0
+    assert metrics.recall_at_iou(truth[:0], candidates) == 1.0

@@ -38,3 +38,34 @@ def test_notebook_is_stored_executed_in_order_without_errors(path):
     assert counts == list(range(1, len(code) + 1)), f"{path.name}: run it top to bottom, fresh"
     for cell in code:
         assert all(output["output_type"] != "error" for output in cell["outputs"])
+
+
+
+
+def exercises_section(cells: list[dict]) -> tuple[int, int]:
+    """Indices of the cells holding '## Exercises' and "## What's next"."""
+    text = ["".join(cell["source"]) if cell["cell_type"] == "markdown" else "" for cell in cells]
+    start = next(k for k, t in enumerate(text) if "## Exercises" in t)
+    return start, next(k for k, t in enumerate(text) if "## What's next" in t)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_exercise_solutions_are_cells_that_run(path):
+    """A solution is a code cell tagged ``solution`` (source and output collapsed, so a learner
+    opens it on purpose) inside the Exercises section: nbval and the coco run execute it like
+    every other cell, so a solution that breaks fails ``make test``."""
+    cells = load(path)["cells"]
+    start, end = exercises_section(cells)
+    as_text = [
+        k
+        for k in range(start, end + 1)
+        if cells[k]["cell_type"] == "markdown" and "```python" in "".join(cells[k]["source"])
+    ]
+    solutions = [k for k, c in enumerate(cells) if "solution" in c["metadata"].get("tags", [])]
+    assert not as_text, f"{path.name}: cells {as_text} hold solutions as text; make them cells"
+    assert solutions, f"{path.name} has no solution cells"
+    for k in solutions:
+        cell = cells[k]
+        assert start < k < end and cell["cell_type"] == "code", f"{path.name} cell {k}"
+        assert cell["metadata"]["jupyter"] == {"source_hidden": True, "outputs_hidden": True}
+        assert cell["execution_count"] is not None

@@ -68,3 +68,13 @@ def test_task_pictures_draw_four_different_pictures(two_touching_one_apart):
     # semantic colors both circles alike; instance colors them apart
     sem, inst = pictures["semantic"][4::9, 4::9], pictures["instance"][4::9, 4::9]
     assert (sem[30, 10] == sem[30, 20]).all() and not (inst[30, 10] == inst[30, 20]).all()
+
+
+def test_semantic_picture_paints_each_class_opaque(two_touching_one_apart):
+    image = np.tile(np.linspace(0, 250, 60, dtype=np.uint8)[None, :, None], (40, 1, 3))
+    semantic_picture = semantic.task_pictures(image, two_touching_one_apart, LABELS)["semantic"]
+    merged = semantic.merge_by_class(two_touching_one_apart, LABELS)
+    for k in range(len(merged)):
+        inside = np.kron(merged.full_mask(k), np.ones((9, 9), bool))
+        # every pixel of a class is the one class colour, whatever the picture beneath it
+        assert len(np.unique(semantic_picture[inside], axis=0)) == 1

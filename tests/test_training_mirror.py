@@ -11,6 +11,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from maskrcnn_tutorial.explain import roi  # noqa: E402
 from maskrcnn_tutorial.graph.names import PARITY_STAGES  # noqa: E402
 from maskrcnn_tutorial.inference import make_blob  # noqa: E402
 from maskrcnn_tutorial.training import layers, targets  # noqa: E402
@@ -22,40 +23,28 @@ from maskrcnn_tutorial.training.mirror import (  # noqa: E402
     tf_to_xy,
 )
 from maskrcnn_tutorial.training.spec import Spec  # noqa: E402
-
-
-def tf_crop_and_resize(image: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
-    """TensorFlow's CropAndResize for one (H, W, C) image and one normalised x1, y1, x2, y2 box."""
-    h, w = image.shape[:2]
-    x1, y1, x2, y2 = box
-    out = np.zeros((size, size, image.shape[2]), np.float64)
-    for i in range(size):
-        y = y1 * (h - 1) + i * (y2 - y1) * (h - 1) / (size - 1)
-        top, bottom = int(np.floor(y)), int(np.ceil(y))
-        for j in range(size):
-            x = x1 * (w - 1) + j * (x2 - x1) * (w - 1) / (size - 1)
-            left, right = int(np.floor(x)), int(np.ceil(x))
-            t = image[top, left] + (image[top, right] - image[top, left]) * (x - left)
-            b = image[bottom, left] + (image[bottom, right] - image[bottom, left]) * (x - left)
-            out[i, j] = t + (b - t) * (y - top)
-    return out
+from tests.roi_reference import tf_crop_and_resize  # noqa: E402
 
 
 def test_crop_and_resize_has_tensorflow_semantics():
     rng = np.random.default_rng(1)
-    feats = rng.normal(size=(2, 3, 9, 11)).astype(np.float32)
+    feats = rng.normal(size=(3, 3, 9, 11)).astype(np.float32)
     boxes = np.array(
         [
             [[0.1, 0.2, 0.7, 0.9], [0.0, 0.0, 1.0, 1.0]],
             [[0.3, 0.05, 0.35, 0.5], [0.5, 0.5, 0.5, 0.5]],
+            [[0.0, 0.7, 1.0, 1.0], [0.6, 0.0, 1.0, 0.3]],
         ],
         np.float32,
     )
     got = crop_and_resize(torch.from_numpy(feats), torch.from_numpy(boxes), 5).numpy()
-    for b in range(2):
+    for b in range(3):
         for r in range(2):
             want = tf_crop_and_resize(feats[b].transpose(1, 2, 0), boxes[b, r], 5)
             np.testing.assert_allclose(got[b * 2 + r].transpose(1, 2, 0), want, atol=1e-5)
+            # the package's one CropAndResize (explain/roi.py) is what this mirror differentiates
+            package = roi.crop_and_resize(feats[b], boxes[b, r], 5)
+            np.testing.assert_allclose(got[b * 2 + r], package, atol=1e-5)
 
 
 def test_same_padding_pads_bottom_right_for_stride_two():

@@ -205,12 +205,15 @@ def test_render_channels_lays_out_a_grid_scaled_per_channel():
     assert render.as_channels(tensor, item=9).shape == (5, 8, 10)  # last row, not an error
 
 
-def test_render_histogram_bars_follow_the_values():
-    low = render.render_histogram(np.zeros(100), bins=4, size=(50, 40))
-    assert low.shape == (50, 40, 3)
-    assert (low[:, :10] != 255).any() or (low[:, 20:30] != 255).any()
-    spread = render.render_histogram(np.arange(100.0), bins=4, size=(50, 40))
-    assert (spread != 255).any(axis=2).sum() > (low != 255).any(axis=2).sum()
+def test_render_histogram_has_axes_and_bars_that_follow_the_values():
+    low = render.render_histogram(np.zeros(100), bins=4, size=(160, 300))
+    assert low.shape == (160, 300, 3)
+    bar = np.array([180, 130, 70])  # steelblue in BGR
+    spread = render.render_histogram(np.arange(100.0), bins=4, size=(160, 300))
+    blue = [int((np.abs(p.astype(int) - bar).sum(axis=2) < 30).sum()) for p in (low, spread)]
+    assert 0 < blue[0] < blue[1]  # one bar for the constant, four for the spread values
+    # axes: a dark frame line (the spine) and tick labels, i.e. dark pixels outside the bars
+    assert (spread.max(axis=2) < 60).sum() > 200
     assert "shape (2, 3)" in render.layer_summary("x", np.zeros((2, 3)))
 
 
@@ -224,11 +227,18 @@ def _trace(index=0):
 
 def test_render_proposal_draws_the_boxes_and_the_crop(image):
     crop = np.random.default_rng(0).random((4, 14, 14)).astype(np.float32)
-    picture = render.render_proposal(image, _trace(), crop)
-    assert picture.shape[0] == image.shape[0] and picture.shape[1] > image.shape[1]
-    drawn = picture[:, : image.shape[1]]
-    assert (drawn == (0, 220, 0)).all(axis=2).any()  # the refined box of class 1
-    assert (drawn == (0, 255, 255)).all(axis=2).any()  # the proposal
+    picture = render.render_proposal(image, _trace(), crop, ["a", "b", "c"])
+    assert picture.shape[0] > image.shape[0] and picture.shape[1] > image.shape[1]
+    drawn = picture[: image.shape[0], : image.shape[1]]
+    assert (drawn == render.REFINED_COLOR).all(axis=2).any()  # the refined box of class 1
+    assert (drawn == render.PROPOSAL_COLOR).all(axis=2).any()  # the proposal
+    # the anchor is drawn last, on top: its top-left corner shows in its own colour
+    height, width = image.shape[:2]
+    x, y = round(0.1 * width), round(0.1 * height)
+    assert (drawn[y - 1 : y + 2, x - 1 : x + 2] == render.ANCHOR_COLOR).all(axis=2).any()
+    legend = picture[image.shape[0] :, : image.shape[1]]  # three swatches under the picture
+    for color in (render.ANCHOR_COLOR, render.PROPOSAL_COLOR, render.REFINED_COLOR):
+        assert (legend == color).all(axis=2).sum() >= 200
 
 
 def test_layer_and_proposal_explorers_rerender(image):

@@ -359,7 +359,9 @@ class ProposalExplorer(Explorer):
     def update(self, _change: Any = None) -> None:
         """Render the chosen proposal and its numbers."""
         trace = self.traces[self.proposal.value]
-        self.view.value = to_png(render_proposal(self.image, trace, self.crops[trace.index]))
+        self.view.value = to_png(
+            render_proposal(self.image, trace, self.crops[trace.index], self.labels)
+        )
         best = int(np.argmax(trace.class_scores))
         detections = trace.detection_rows or "none"
         self.info.value = (

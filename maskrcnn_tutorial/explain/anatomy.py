@@ -75,6 +75,9 @@ TAPS: dict[str, dict[str, str]] = {
     },
     "mask head": {
         "mask_crops": "CropAndResize_1",
+        "mask_pooled": "MaxPool2D_1/MaxPool",
+        "mask_resized": "SecondStageBoxPredictor_1/ResizeBilinear",
+        "mask_conv": "SecondStageBoxPredictor_1/Conv/Conv2D",
         "mask_logits": "SecondStageBoxPredictor_1/Conv_1/Conv2D",
         "masks": "detection_masks",
     },
@@ -103,6 +106,18 @@ def backbone_taps(model: Model) -> tuple[str, str]:
     """Two backbone layers at different depths: its first ReLU and its last layer (the feature
     map the RPN and both crops read)."""
     return layers_of(model, "backbone", "ReLU")[0], layers_of(model, "backbone")[-1]
+
+
+def mask_feature_tap(model: Model) -> str:
+    """The last layer of the mask head's copy of the second-stage feature extractor
+    (``SecondStageFeatureExtractor_1``): what ``ResizeBilinear`` enlarges to the mask size.
+    Its name differs between models (``Conv2d_1/Relu`` on shapes, Inception's
+    ``Mixed_5c/concat`` on COCO)."""
+    return [n for n in layers_of(model, "mask head") if n.startswith(MASK_FEATURES_PREFIX)][-1]
+
+
+#: The name prefix of the mask head's copy of the second-stage feature layers.
+MASK_FEATURES_PREFIX = "SecondStageFeatureExtractor_1/"
 
 
 def stage_of(layer_name: str) -> str:

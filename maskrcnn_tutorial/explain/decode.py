@@ -88,6 +88,20 @@ def anchors_from_priorbox(priorbox: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return rows[0], rows[1]
 
 
+def anchor_shapes(prior: Node) -> tuple[np.ndarray, np.ndarray]:
+    """The anchor shapes of a PriorBox node, in the order the layer lays them out at each cell:
+    (sizes, ratios), each (A,), with size ``sqrt(width * height)`` in input-blob pixels and
+    ratio ``width / height``.
+
+    The order is the graph's own: the shapes model lists its 12 anchors size-major (3 ratios
+    of the smallest size first), the real COCO graph ratio-major (4 sizes of ratio 0.5 first),
+    so a picture that groups anchors must read the grouping from here, not from ``k // 3``.
+    """
+    widths = np.asarray(prior.attr("width"), np.float64).ravel()
+    heights = np.asarray(prior.attr("height"), np.float64).ravel()
+    return np.sqrt(widths * heights), widths / heights
+
+
 def objectness(tensor: np.ndarray) -> np.ndarray:
     """The RPN's 2-way softmax [1, P x 2] as (P,) object probabilities (column 1)."""
     return np.asarray(tensor, F32).reshape(-1, 2)[:, 1]
@@ -347,12 +361,27 @@ class ProposalTrace:
     removed every class)."""
 
 
+def anchor_index(stage1: Stage1, proposal: np.ndarray) -> int:
+    """The anchor a proposal grew from: the best-scoring anchor whose decoded box is exactly
+    ``proposal`` (-1 if none is)."""
+    matches = np.flatnonzero((stage1.boxes == np.asarray(proposal, F32)).all(axis=1))
+    return int(matches[np.argmax(stage1.scores[matches])]) if len(matches) else -1
+
+
+def proposal_anchors(stage1: Stage1, proposals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each proposal (normalised (K, 4) rows of ``detection_out``): the anchor it grew
+    from (K, 4) and the index of that anchor (K,); a proposal without one raises ValueError."""
+    indices = np.array([anchor_index(stage1, p) for p in np.asarray(proposals).reshape(-1, 4)])
+    if (indices < 0).any():
+        raise ValueError(f"proposals {np.flatnonzero(indices < 0).tolist()} match no anchor")
+    return stage1.anchors[indices], indices
+
+
 def trace_proposal(stage1: Stage1, stage2: Stage2, final: np.ndarray, index: int) -> ProposalTrace:
     """Follow ``detection_out`` row ``index`` through both stages (``final`` is
     ``detection_out_final``)."""
     proposal = stage2.proposals[index]
-    matches = np.flatnonzero((stage1.boxes == proposal).all(axis=1))
-    anchor_index = int(matches[np.argmax(stage1.scores[matches])]) if len(matches) else -1
+    anchor_index_ = anchor_index(stage1, proposal)
     rows = np.asarray(final, F32).reshape(-1, 7)
     refined = stage2.boxes[index]
     detections = [
@@ -362,8 +391,8 @@ def trace_proposal(stage1: Stage1, stage2: Stage2, final: np.ndarray, index: int
     ]
     return ProposalTrace(
         index=index,
-        anchor=stage1.anchors[anchor_index] if anchor_index >= 0 else np.zeros(4, F32),
-        objectness=float(stage1.scores[anchor_index]) if anchor_index >= 0 else 0.0,
+        anchor=stage1.anchors[anchor_index_] if anchor_index_ >= 0 else np.zeros(4, F32),
+        objectness=float(stage1.scores[anchor_index_]) if anchor_index_ >= 0 else 0.0,
         proposal=proposal,
         class_scores=stage2.scores[index],
         refined=refined,

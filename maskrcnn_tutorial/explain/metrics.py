@@ -200,3 +200,17 @@ def match_outputs(
     return Matches.concatenate(
         [match(dets, truth, iou_threshold, kind) for dets, truth in zip(kept, truths, strict=True)]
     )
+
+
+def recall_at_iou(truth: np.ndarray, candidates: np.ndarray, threshold: float = 0.7) -> float:
+    """The fraction of ``truth`` boxes (N, 4) that some box of ``candidates`` (M, 4) overlaps
+    with IoU at least ``threshold``: for RPN proposals, the share of objects stage 2 can
+    still find (0.7 is the RPN's positive-anchor IoU in Faster R-CNN). Boxes share one
+    convention (e.g. exclusive pixel corners); no truth gives 1.0."""
+    truth = np.asarray(truth, np.float64).reshape(-1, 4)
+    if not len(truth):
+        return 1.0
+    candidates = np.asarray(candidates, np.float64).reshape(-1, 4)
+    if not len(candidates):
+        return 0.0
+    return float((box_iou(truth, candidates).max(axis=1) >= threshold).mean())

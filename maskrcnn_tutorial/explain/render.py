@@ -13,9 +13,12 @@ from collections.abc import Sequence
 
 import cv2
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from maskrcnn_tutorial.draw import annotate, upscale, upscale_factor
 from maskrcnn_tutorial.explain.decode import ProposalTrace
+from maskrcnn_tutorial.explain.figures import histogram
 from maskrcnn_tutorial.inference import RawOutputs
 from maskrcnn_tutorial.io.images import to_bgr8
 from maskrcnn_tutorial.postprocess import (
@@ -252,17 +255,24 @@ def render_channels(
     return grid
 
 
-def render_histogram(values: np.ndarray, bins: int = 40, size: tuple[int, int] = (140, 320)):
-    """A histogram of ``values`` as a picture (bars on a logarithmic count scale)."""
-    counts, _ = np.histogram(np.asarray(values, np.float64).ravel(), bins=bins)
+def render_histogram(
+    values: np.ndarray, bins: int = 40, size: tuple[int, int] = (200, 380), xlabel: str = "value"
+) -> np.ndarray:
+    """A histogram of ``values`` as a BGR picture ``size`` (height, width) pixels, with axes:
+    the values along x (named ``xlabel``), their count on a logarithmic y axis (a layer's
+    values are often mostly zeros, which would flatten every other bar)."""
     height, width = size
-    picture = np.full((height, width, 3), 255, np.uint8)
-    heights = np.log1p(counts) / max(np.log1p(counts.max()), 1e-9) * (height - 4)
-    bar = width / bins
-    for k, h in enumerate(heights):
-        x0, x1 = int(k * bar), max(int((k + 1) * bar) - 1, int(k * bar))
-        cv2.rectangle(picture, (x0, height - 1 - int(h)), (x1, height - 1), (160, 90, 40), -1)
-    return picture
+    fig = Figure(figsize=(width / 100, height / 100), dpi=100)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    histogram(ax, values, xlabel=xlabel, bins=bins, log=True)
+    ax.tick_params(labelsize=7)
+    ax.xaxis.label.set_size(8)
+    ax.yaxis.label.set_size(8)
+    fig.tight_layout(pad=0.3)
+    canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba())
+    return cv2.cvtColor(rgba[:height, :width], cv2.COLOR_RGBA2BGR)
 
 
 def layer_summary(name: str, tensor: np.ndarray) -> str:
@@ -274,21 +284,52 @@ def layer_summary(name: str, tensor: np.ndarray) -> str:
     )
 
 
-def render_proposal(image: np.ndarray, trace: ProposalTrace, crop: np.ndarray) -> np.ndarray:
-    """The image with one proposal's anchor (grey), proposal box (yellow) and the box refined
-    for its best class (green), beside its CropAndResize features (channel mean, heat map)."""
+#: Colours of :func:`render_proposal` (BGR): anchor, RPN proposal, box refined for a class.
+ANCHOR_COLOR, PROPOSAL_COLOR, REFINED_COLOR = (255, 0, 255), (0, 255, 255), (0, 220, 0)
+
+
+def dotted_rectangle(
+    image: np.ndarray, corners: Sequence[int], color: tuple[int, int, int], gap: int = 6
+) -> None:
+    """Draw a dotted rectangle (a dot every ``gap`` pixels) on ``image`` in place."""
+    x1, y1, x2, y2 = (int(v) for v in corners)
+    points = [(x, y) for x in range(x1, x2 + 1, gap) for y in (y1, y2)]
+    points += [(x, y) for y in range(y1, y2 + 1, gap) for x in (x1, x2)]
+    for x, y in points:
+        cv2.circle(image, (x, y), 1, color, -1, cv2.LINE_AA)
+
+
+def render_proposal(
+    image: np.ndarray, trace: ProposalTrace, crop: np.ndarray, labels: Sequence[str] = ()
+) -> np.ndarray:
+    """The image with one proposal's anchor (magenta, dotted, drawn on top so it shows even
+    where the proposal covers it), proposal box (yellow) and the box refined for its best class
+    (green), a legend naming the three underneath, and its CropAndResize features (channel
+    mean, heat map) beside it."""
     out = to_bgr8(image).copy()
     height, width = out.shape[:2]
     best = int(np.argmax(trace.class_scores))
-    for box, color in ((trace.anchor, (160, 160, 160)), (trace.proposal, (0, 255, 255)),
-                       (trace.refined[best], (0, 220, 0))):  # fmt: skip
-        x1, y1, x2, y2 = (np.asarray(box, np.float64) * [width, height, width, height]).round()
-        cv2.rectangle(out, (int(x1), int(y1)), (int(x2), int(y2)), color, 2)
+    scale = [width, height, width, height]
+    corners = [(np.asarray(b, np.float64) * scale).round().astype(int)
+               for b in (trace.anchor, trace.proposal, trace.refined[best])]  # fmt: skip
+    cv2.rectangle(out, corners[1][:2], corners[1][2:], PROPOSAL_COLOR, 2)
+    cv2.rectangle(out, corners[2][:2], corners[2][2:], REFINED_COLOR, 2)
+    dotted_rectangle(out, corners[0], ANCHOR_COLOR)
+    best_name = label_of(labels, best) if labels else str(best)
+    entries = [("anchor (dotted)", ANCHOR_COLOR), ("RPN proposal", PROPOSAL_COLOR),
+               (f"refined as {best_name}", REFINED_COLOR)]  # fmt: skip
+    legend = np.full((22 * len(entries) + 6, width, 3), 40, np.uint8)
+    for k, (text, color) in enumerate(entries):
+        y = 6 + 22 * k
+        cv2.rectangle(legend, (6, y + 2), (26, y + 14), color, -1)
+        cv2.putText(legend, text, (34, y + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                    (255, 255, 255), 1, cv2.LINE_AA)  # fmt: skip
+    out = np.vstack([out, legend])
     mean = np.asarray(crop, np.float32).mean(axis=0)
     low, high = float(mean.min()), float(mean.max())
     norm = (mean - low) / (high - low) if high > low else np.zeros_like(mean)
     side = max(1, height // mean.shape[0])
     tile = heatmap(norm, side)
-    pad = np.zeros((height, tile.shape[1] + 8, 3), np.uint8)
-    pad[: tile.shape[0], 8:] = tile[:height]
+    pad = np.zeros((out.shape[0], tile.shape[1] + 8, 3), np.uint8)
+    pad[: min(tile.shape[0], out.shape[0]), 8:] = tile[: out.shape[0]]
     return np.hstack([out, pad])

@@ -95,8 +95,9 @@ def task_pictures(
     """The same detections drawn as each of the four tasks of :data:`TASKS`.
 
     classification: only the names of the classes present, written on the picture;
-    detection: boxes and labels; semantic: masks merged by class, colored by class;
-    instance: every object's own mask in its own color.
+    detection: boxes and labels, colored by class; semantic: masks merged by class, painted
+    opaque in one color per class (named in a legend), so nothing of the picture under a mask
+    tells the objects apart; instance: every object's own mask in its own color.
     """
     named = upscale(image, upscale_factor(image.shape))  # the same size as the other three
     y = 4
@@ -108,6 +109,8 @@ def task_pictures(
     return {
         "classification": named,
         "detection": annotate(image, dets, masks=False, contours=False),
-        "semantic": annotate(image, semantic, contours=False, boxes=False, labels=False),
+        "semantic": annotate(
+            image, semantic, alpha=1.0, contours=False, boxes=False, labels=False, legend=True
+        ),
         "instance": annotate(image, dets, colors="instance", boxes=False),
     }

@@ -5,7 +5,9 @@ Conventions that make it match OpenCV exactly:
 - Box predictors emit TF's (ty, tx, th, tw) order; the graph marks them ``loc_pred_transposed``
   and OpenCV swaps the pairs, so decoding here swaps them too (:func:`tf_to_xy`).
 - ``CropAndResize`` with TF semantics: sample ``y1*(H-1) + i*(y2-y1)*(H-1)/(n-1)``, bilinear,
-  i.e. ``grid_sample(align_corners=True)``; torchvision's ``roi_align`` would differ.
+  i.e. ``grid_sample(align_corners=True)``; torchvision's ``roi_align`` would differ. It is the
+  differentiable twin of the package's one CropAndResize,
+  :func:`maskrcnn_tutorial.explain.roi.crop_and_resize`, and the tests hold the two equal.
 - PriorBox anchors are clipped to [0, 1] before decoding (:func:`layers.prior_boxes`).
 """
 

@@ -16,7 +16,7 @@ import pytest
 
 from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.graph import split
-from maskrcnn_tutorial.graph.textgraph import external_inputs, parse_text_graph
+from maskrcnn_tutorial.graph.textgraph import external_inputs, node_blocks, parse_text_graph
 from maskrcnn_tutorial.inference import Model
 from maskrcnn_tutorial.models import coco_spec, get_spec, load_model
 from maskrcnn_tutorial.models import standin as standin_pkg
@@ -60,11 +60,11 @@ def check_cut(config) -> split.SplitGraph:
     assert crop.inputs[:2] == (split.FEATURES_INPUT, split.BOXES_INPUT)
     assert crop.inputs[2:] == original[cut.crop].inputs[2:]
     # every other node's text is carried over exactly as written
-    blocks = set(split.node_blocks(text))
+    blocks = {block.text for block in node_blocks(text)}
     changed = [
         block
-        for block in split.node_blocks(cut.detector) + split.node_blocks(cut.mask_head)
-        if block not in blocks
+        for block in node_blocks(cut.detector) + node_blocks(cut.mask_head)
+        if block.text not in blocks
     ]
     assert len(changed) == 3  # the two placeholders and the crop
     # the detector reads no weight the full graph does not, nor does the head
@@ -93,14 +93,16 @@ def test_cut_of_the_real_coco_graph():
 
 def test_braces_in_strings_and_comments_do_not_confuse_the_cut():
     text = '# a { comment\nnode {\n  name: "a}"\n  op: "Const"\n}\nlibrary {\n}\n'
-    assert split.node_blocks(text) == ['node {\n  name: "a}"\n  op: "Const"\n}']
-    with pytest.raises(split.GraphFormatError, match="unbalanced"):
-        split.node_blocks("node { } }")
+    assert [block.text for block in node_blocks(text)] == ['node {\n  name: "a}"\n  op: "Const"\n}']
+    with pytest.raises(ValueError, match="unbalanced"):
+        node_blocks('node { name: "a" op: "X" } }')
+    with pytest.raises(ValueError, match="ends inside a block"):
+        node_blocks('node { name: "a" op: "X" ')
 
 
 def test_a_graph_without_a_mask_branch_is_refused(tmp_path):
     text = get_spec("shapes").config.read_text()
-    blocks = [block for block in split.node_blocks(text) if f'"{split.MASKS}"' not in block]
+    blocks = [block.text for block in node_blocks(text) if f'"{split.MASKS}"' not in block.text]
     with pytest.raises(split.GraphFormatError, match="detection_masks"):
         split.split_graph("\n".join(blocks))
     broken = tmp_path / "graph.pbtxt"

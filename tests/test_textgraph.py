@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 
 from maskrcnn_tutorial.errors import UserError
-from maskrcnn_tutorial.graph.textgraph import external_inputs, parse_text_graph, read_text_graph
+from maskrcnn_tutorial.graph.textgraph import (
+    external_inputs,
+    node_blocks,
+    parse_text_graph,
+    read_text_graph,
+)
 from maskrcnn_tutorial.models import get_spec
 from tests.reference import coco_text_graph
 
@@ -36,6 +41,19 @@ def test_nodes_inputs_and_attributes():
     np.testing.assert_array_equal(node.attr("width"), np.array([45.25, 90.5], np.float32))
     np.testing.assert_array_equal(graph["a"].attr("value"), [3, -1])
     assert node.attr("missing", 7) == 7
+
+
+def test_node_blocks_keep_their_text_and_where_their_inputs_are():
+    blocks = node_blocks(TEXT)
+    assert [block.node.name for block in blocks] == list(parse_text_graph(TEXT)) == ["a", "b/c"]
+    assert blocks[1].node.inputs == ("a", "image_tensor")
+    assert blocks[0].text.startswith('node {\n  name: "a"') and blocks[0].text.endswith("}\n}")
+    assert blocks[1].text == TEXT[TEXT.index('node {\n  name: "b/c"') : TEXT.rindex("}") + 1]
+    second = blocks[1]
+    assert [second.text[a:b] for a, b in second.input_spans] == ['"a"', '"image_tensor"']
+    rewired = second.with_inputs({1: 'x"y'})
+    assert parse_text_graph(rewired)["b/c"].inputs == ("a", 'x"y')
+    assert rewired.replace('"x\\"y"', '"image_tensor"') == second.text
 
 
 def test_the_shapes_graph():

@@ -5,8 +5,9 @@ second-stage feature extractor run again, the mask head's convolutions, the sigm
 all 100 rows of ``detection_out_final``, even the ones post-processing throws away. On the
 real COCO model that branch is about half of the forward pass.
 
-:func:`split_graph` rewrites the text graph in code (read with :mod:`.textgraph`; every node
-block is carried over exactly as written, only the mask crop's two inputs change) into two:
+:func:`split_graph` rewrites the text graph in code (read with :mod:`.textgraph`, whose node
+blocks keep their source text: every node is carried over exactly as written, only the mask
+crop's two inputs change) into two:
 
 - the *detector*: everything ``detection_out_final`` and ``detection_out`` need. It also
   hands out the feature map the mask branch crops from (an existing layer, asked for by name);
@@ -20,8 +21,6 @@ name the same weight constants, and the weights file is read by name.
 
 from __future__ import annotations
 
-import itertools
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,50 +28,21 @@ import cv2
 import numpy as np
 
 from maskrcnn_tutorial.errors import UserError
+from maskrcnn_tutorial.graph import names
 from maskrcnn_tutorial.graph.net import read_net
-from maskrcnn_tutorial.graph.textgraph import Node, parse_text_graph
+from maskrcnn_tutorial.graph.textgraph import Node, node_blocks
 
 #: Placeholder names of the mask head's two inputs.
 FEATURES_INPUT = "mask_features"
 BOXES_INPUT = "mask_boxes"
 #: The outputs the cut is made between.
-DETECTIONS = "detection_out_final"
-PROPOSALS = "detection_out"
-MASKS = "detection_masks"
-
-#: What matters to brace matching: braces, names, and the strings and comments that may hide
-#: braces.
-_BLOCK_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|#[^\n]*|[{}]|[A-Za-z_]\w*')
-#: A node block's own name (its first ``name:`` line).
-_NAME = re.compile(r'^\s*name:\s*"((?:[^"\\]|\\.)*)"', re.MULTILINE)
+DETECTIONS = names.DETECTION_OUT_FINAL
+PROPOSALS = names.DETECTION_OUT
+MASKS = names.DETECTION_MASKS
 
 
 class GraphFormatError(ValueError):
     """The text graph is not a Mask R-CNN graph this module can cut."""
-
-
-def node_blocks(text: str) -> list[str]:
-    """The text of every top-level ``node { ... }`` block, in file order, exactly as written.
-
-    The cut graphs are made of these blocks, so every attribute is carried over unchanged.
-    """
-    blocks, depth, start, pos = [], 0, 0, 0
-    for match in _BLOCK_TOKEN.finditer(text):
-        token, pos = match.group(0), match.start()
-        if token == "{":
-            depth += 1
-        elif token == "}":
-            depth -= 1
-            if depth < 0:
-                raise GraphFormatError(f"unbalanced '}}' at character {pos}")
-            if depth == 0:
-                blocks.append(text[start : pos + 1].strip())
-                start = pos + 1
-        elif depth == 0 and token.isidentifier():
-            start = pos
-    if depth:
-        raise GraphFormatError("the text graph ends inside a block")
-    return [block for block in blocks if re.match(r"node\s*\{", block)]
 
 
 def source_of(input_name: str) -> str:
@@ -103,17 +73,6 @@ def placeholder(name: str) -> str:
         f'node {{\n  name: "{name}"\n  op: "Placeholder"\n'
         '  attr {\n    key: "dtype"\n    value {\n      type: DT_FLOAT\n    }\n  }\n}'
     )
-
-
-def rewire(block: str, inputs: dict[int, str]) -> str:
-    """A node block whose ``input`` number i (0-based) reads ``inputs[i]`` instead."""
-    count = itertools.count()
-
-    def swap(match: re.Match) -> str:
-        index = next(count)
-        return f'{match.group(1)}"{inputs[index]}"' if index in inputs else match.group(0)
-
-    return re.sub(r'^(\s*input:\s*)"(?:[^"\\]|\\.)*"', swap, block, flags=re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -155,8 +114,8 @@ def mask_crop(nodes: dict[str, Node]) -> Node:
 
 def split_graph(text: str) -> SplitGraph:
     """Cut a Mask R-CNN text graph into the detector and the mask head (module docstring)."""
-    nodes = parse_text_graph(text)
     blocks = node_blocks(text)
+    nodes = {block.node.name: block.node for block in blocks}
     if len(blocks) != len(nodes):
         raise GraphFormatError(f"{len(blocks)} node blocks but {len(nodes)} distinct node names")
     crop = mask_crop(nodes)
@@ -173,15 +132,14 @@ def split_graph(text: str) -> SplitGraph:
         raise GraphFormatError(f"the mask branch reads detector layers besides the crop: {leaked}")
     head = [placeholder(FEATURES_INPUT), placeholder(BOXES_INPUT)]
     kept = []
-    for name, block in zip(nodes, blocks, strict=True):
-        if (found := _NAME.search(block)) is None or found.group(1) != name:
-            raise GraphFormatError(f"node {name!r}: its block does not start with its name")
+    for block in blocks:
+        name = block.node.name
         if name == crop.name:
-            head.append(rewire(block, {0: FEATURES_INPUT, 1: BOXES_INPUT}))
+            head.append(block.with_inputs({0: FEATURES_INPUT, 1: BOXES_INPUT}))
         elif name in branch:
-            head.append(block)
+            head.append(block.text)
         if name in detector:
-            kept.append(block)
+            kept.append(block.text)
     return SplitGraph(
         detector="\n".join(kept) + "\n",
         mask_head="\n".join(head) + "\n",

@@ -37,7 +37,11 @@ class Node:
         return self.attrs.get(key, default)
 
 
-def _tokens(text: str) -> list[str]:
+Token = tuple[str, int, int]
+"""A token's text and where it starts and ends in the source."""
+
+
+def _tokens(text: str) -> list[Token]:
     tokens, pos = [], 0
     text = text.rstrip()
     while pos < len(text):
@@ -45,24 +49,46 @@ def _tokens(text: str) -> list[str]:
         if match is None or match.end() == pos:
             raise ValueError(f"cannot parse the text graph near {text[pos : pos + 40]!r}")
         pos = match.end()
-        token = next((group for group in match.groups() if group is not None), None)
-        if token is not None:
-            tokens.append(token)
+        for group in range(1, 7):
+            if match.group(group) is not None:
+                tokens.append((match.group(group), match.start(group), match.end(group)))
+                break
     return tokens
 
 
-def _message(tokens: list[str], pos: int) -> tuple[dict[str, list[Any]], int]:
+def _text(tokens: list[Token], pos: int) -> str | None:
+    return tokens[pos][0] if pos < len(tokens) else None
+
+
+def _field(
+    tokens: list[Token], pos: int, spans: dict[str, list[tuple[int, int]]] | None = None
+) -> tuple[str, Any, int]:
+    """The field starting at ``tokens[pos]``: its key, its value and the position after it.
+
+    When the value is a message and ``spans`` is given, ``spans[key]`` lists where each of the
+    message's own fields' last token (a scalar's value, a message's closing brace) sits.
+    """
+    key, follows = tokens[pos][0], _text(tokens, pos + 1)
+    if follows is None:
+        raise ValueError(f"the text graph ends after {key!r}")
+    if follows == ":" and _text(tokens, pos + 2) not in ("{", None):
+        return key, _scalar(tokens[pos + 2][0]), pos + 3
+    value, pos = _message(tokens, pos + (2 if follows == "{" else 3), spans)
+    if _text(tokens, pos) != "}":
+        raise ValueError("the text graph ends inside a block")
+    return key, value, pos + 1
+
+
+def _message(
+    tokens: list[Token], pos: int, spans: dict[str, list[tuple[int, int]]] | None = None
+) -> tuple[dict[str, list[Any]], int]:
     """Parse fields until a closing brace (or the end); every field maps to a list of values."""
     fields: dict[str, list[Any]] = {}
-    while pos < len(tokens) and tokens[pos] != "}":
-        key = tokens[pos]
-        if tokens[pos + 1] == ":" and tokens[pos + 2] != "{":
-            value, pos = _scalar(tokens[pos + 2]), pos + 3
-        else:
-            pos += 2 if tokens[pos + 1] == "{" else 3
-            value, pos = _message(tokens, pos)
-            pos += 1  # the closing brace
+    while pos < len(tokens) and tokens[pos][0] != "}":
+        key, value, pos = _field(tokens, pos)
         fields.setdefault(key, []).append(value)
+        if spans is not None:
+            spans.setdefault(key, []).append(tokens[pos - 1][1:])
     return fields, pos
 
 
@@ -96,15 +122,55 @@ def _attr_value(value: dict[str, list[Any]]) -> Any:
     return value
 
 
+def _node(fields: dict[str, list[Any]]) -> Node:
+    if "name" not in fields or "op" not in fields:
+        raise ValueError("a node of the text graph has no name or no op")
+    attrs = {a["key"][0]: _attr_value(a["value"][0]) for a in fields.get("attr", [])}
+    return Node(fields["name"][0], fields["op"][0], tuple(fields.get("input", [])), attrs)
+
+
+@dataclass(frozen=True)
+class NodeBlock:
+    """One top-level ``node { ... }`` block: the node and its text exactly as written, so code
+    that rewrites a graph (:mod:`.split`) carries every other node over unchanged."""
+
+    node: Node
+    text: str
+    """From ``node`` to its closing brace."""
+    input_spans: tuple[tuple[int, int], ...]
+    """Where each ``input`` value (with its quotes) sits in :attr:`text`, in order."""
+
+    def with_inputs(self, inputs: dict[int, str]) -> str:
+        """:attr:`text` with input number i (0-based) reading ``inputs[i]`` instead."""
+        text = self.text
+        for index in sorted(inputs, reverse=True):
+            start, end = self.input_spans[index]
+            quoted = inputs[index].replace("\\", "\\\\").replace('"', '\\"')
+            text = f'{text[:start]}"{quoted}"{text[end:]}'
+        return text
+
+
+def node_blocks(text: str) -> list[NodeBlock]:
+    """Every top-level ``node`` block of a text graph, in file order (other top-level fields,
+    such as ``library``, are skipped). A ``}`` without its ``{`` is refused."""
+    tokens = _tokens(text)
+    blocks, pos = [], 0
+    while pos < len(tokens):
+        if tokens[pos][0] == "}":
+            raise ValueError(f"unbalanced '}}' at character {tokens[pos][1]}")
+        spans: dict[str, list[tuple[int, int]]] = {}
+        key, value, end = _field(tokens, pos, spans)
+        if key == "node" and isinstance(value, dict):
+            start, stop = tokens[pos][1], tokens[end - 1][2]
+            inputs = tuple((a - start, b - start) for a, b in spans.get("input", []))
+            blocks.append(NodeBlock(_node(value), text[start:stop], inputs))
+        pos = end
+    return blocks
+
+
 def parse_text_graph(text: str) -> dict[str, Node]:
     """Every node of a text graph by name, in graph order."""
-    fields, _ = _message(_tokens(text), 0)
-    nodes = {}
-    for node in fields.get("node", []):
-        attrs = {a["key"][0]: _attr_value(a["value"][0]) for a in node.get("attr", [])}
-        name = node["name"][0]
-        nodes[name] = Node(name, node["op"][0], tuple(node.get("input", [])), attrs)
-    return nodes
+    return {block.node.name: block.node for block in node_blocks(text)}
 
 
 def read_text_graph(path: str | Path) -> dict[str, Node]:

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from maskrcnn_tutorial.errors import UserError
+from maskrcnn_tutorial.graph import names
 from maskrcnn_tutorial.graph.net import read_net
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from maskrcnn_tutorial.models.spec import ModelSpec
 
 #: The three outputs every Mask R-CNN graph here provides, by layer name.
-OUTPUT_NAMES = ("detection_out_final", "detection_masks", "detection_out")
+OUTPUT_NAMES = names.OUTPUTS
 
 TARGETS = {"cpu": cv2.dnn.DNN_TARGET_CPU, "opencl": cv2.dnn.DNN_TARGET_OPENCL}
 
@@ -288,9 +289,9 @@ class Model:
         """(layer name, layer type, milliseconds) of the last forward pass, in graph order."""
         _, timings = self.net.getPerfProfile()
         ticks_per_ms = cv2.getTickFrequency() / 1000.0
-        names = self.net.getLayerNames()
+        layer_names = self.net.getLayerNames()
         rows = []
-        for name, ticks in zip(names, np.asarray(timings).ravel(), strict=False):
+        for name, ticks in zip(layer_names, np.asarray(timings).ravel(), strict=False):
             layer = self.net.getLayer(name)
             rows.append((name, layer.type, float(ticks) / ticks_per_ms))
         return rows

@@ -1,7 +1,7 @@
 """The network as OpenCV loaded it: its layers, grouped into Mask R-CNN's stages.
 
-Both models use the TensorFlow Object Detection API's node names, so one table of name
-prefixes maps every layer of either graph to the stage it belongs to.
+Both models use the TensorFlow Object Detection API's node names (:mod:`.graph.names`), so one
+table of name prefixes maps every layer of either graph to the stage it belongs to.
 """
 
 from __future__ import annotations
@@ -12,31 +12,32 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from maskrcnn_tutorial.graph import names
 from maskrcnn_tutorial.inference import Model, RawOutputs
 from maskrcnn_tutorial.io.images import to_bgr8
 from maskrcnn_tutorial.postprocess import pixel_box
 
 #: (name prefix, stage), most specific first. A layer belongs to the first prefix it starts with.
 STAGE_PREFIXES: tuple[tuple[str, str], ...] = (
-    ("image_tensor", "input"),
-    ("Preprocessor", "input"),
-    ("FirstStageFeatureExtractor", "backbone"),
-    ("Conv", "RPN"),
-    ("FirstStageBoxPredictor", "RPN"),
-    ("proposals", "anchors"),
-    ("detection_out_final", "box head"),
-    ("detection_out/", "box head"),
-    ("detection_out", "RPN proposals"),
-    ("variance_encoded", "box head"),
-    ("CropAndResize_1", "mask head"),
-    ("MaxPool2D_1", "mask head"),
-    ("SecondStageFeatureExtractor_1", "mask head"),
-    ("SecondStageBoxPredictor_1", "mask head"),
-    ("detection_masks", "mask head"),
-    ("CropAndResize", "box head"),
-    ("MaxPool2D", "box head"),
-    ("SecondStageFeatureExtractor", "box head"),
-    ("SecondStageBoxPredictor", "box head"),
+    (names.INPUT, "input"),
+    (names.PREPROCESSOR, "input"),
+    (names.BACKBONE, "backbone"),
+    (names.RPN_CONV, "RPN"),
+    (names.RPN_PREDICTOR, "RPN"),
+    (names.PROPOSALS, "anchors"),
+    (names.DETECTION_OUT_FINAL, "box head"),
+    (f"{names.DETECTION_OUT}/", "box head"),
+    (names.DETECTION_OUT, "RPN proposals"),
+    (names.VARIANCE_ENCODED, "box head"),
+    (names.MASK_CROP, "mask head"),
+    (names.MASK_POOL, "mask head"),
+    (names.MASK_SECOND_STAGE, "mask head"),
+    (names.MASK_PREDICTOR, "mask head"),
+    (names.DETECTION_MASKS, "mask head"),
+    (names.CROP, "box head"),
+    (names.BOX_POOL, "box head"),
+    (names.SECOND_STAGE, "box head"),
+    (names.BOX_PREDICTOR, "box head"),
 )
 
 #: The stages in the order data flows through them.
@@ -54,32 +55,32 @@ STAGES: tuple[str, ...] = (
 #: the variances, flattened.
 TAPS: dict[str, dict[str, str]] = {
     "RPN": {
-        "rpn_conv": "Conv/Conv2D",
-        "rpn_features": "Conv/Relu6",
-        "objectness_logits": "FirstStageBoxPredictor/ClassPredictor/Conv2D",
-        "objectness": "FirstStageBoxPredictor/ClassPredictor/softmax/flatten",
-        "rpn_deltas": "FirstStageBoxPredictor/BoxEncodingPredictor/flatten",
+        "rpn_conv": names.RPN_CONV_OUT,
+        "rpn_features": names.RPN_FEATURES,
+        "objectness_logits": names.RPN_CLASS_LOGITS,
+        "objectness": names.RPN_SCORES_FLAT,
+        "rpn_deltas": names.RPN_BOX_FLAT,
     },
-    "anchors": {"anchors": "proposals"},
-    "RPN proposals": {"proposals": "detection_out"},
+    "anchors": {"anchors": names.PROPOSALS},
+    "RPN proposals": {"proposals": names.DETECTION_OUT},
     "box head": {
-        "crops": "CropAndResize",
-        "pooled_crops": "MaxPool2D/MaxPool",
-        "roi_features": "SecondStageBoxPredictor/AvgPool",
-        "class_logits": "SecondStageBoxPredictor/ClassPredictor/MatMul",
-        "class_probabilities": "SecondStageBoxPredictor/Reshape_1/softmax",
-        "class_scores": "SecondStageBoxPredictor/Reshape_1/Reshape",
-        "box_deltas": "SecondStageBoxPredictor/Reshape",
-        "box_deltas_scaled": "variance_encoded/flatten",
-        "detections": "detection_out_final",
+        "crops": names.CROP,
+        "pooled_crops": names.CROP_POOL,
+        "roi_features": names.ROI_FEATURES,
+        "class_logits": names.CLASS_LOGITS,
+        "class_probabilities": names.CLASS_PROBABILITIES,
+        "class_scores": names.CLASS_SCORES,
+        "box_deltas": names.BOX_DELTAS_RAW,
+        "box_deltas_scaled": names.BOX_DELTAS,
+        "detections": names.DETECTION_OUT_FINAL,
     },
     "mask head": {
-        "mask_crops": "CropAndResize_1",
-        "mask_pooled": "MaxPool2D_1/MaxPool",
-        "mask_resized": "SecondStageBoxPredictor_1/ResizeBilinear",
-        "mask_conv": "SecondStageBoxPredictor_1/Conv/Conv2D",
-        "mask_logits": "SecondStageBoxPredictor_1/Conv_1/Conv2D",
-        "masks": "detection_masks",
+        "mask_crops": names.MASK_CROP,
+        "mask_pooled": names.MASK_CROP_POOL,
+        "mask_resized": names.MASK_RESIZED,
+        "mask_conv": names.MASK_CONV_OUT,
+        "mask_logits": names.MASK_LOGITS,
+        "masks": names.DETECTION_MASKS,
     },
 }
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from maskrcnn_tutorial.boxes import box_iou
 from maskrcnn_tutorial.explain.anatomy import tap
+from maskrcnn_tutorial.graph import names
 from maskrcnn_tutorial.graph.textgraph import Node, read_text_graph
 from maskrcnn_tutorial.inference import Model, RawOutputs
 
@@ -70,8 +71,8 @@ def detection_params(model: Model) -> dict[str, DetectionParams]:
     ``{"stage 1": ..., "stage 2": ...}``."""
     graph = read_text_graph(model.spec.config)
     return {
-        "stage 1": DetectionParams.from_node(graph[tap("proposals")]),
-        "stage 2": DetectionParams.from_node(graph[tap("detections")]),
+        "stage 1": DetectionParams.from_node(graph[names.DETECTION_OUT]),
+        "stage 2": DetectionParams.from_node(graph[names.DETECTION_OUT_FINAL]),
     }
 
 

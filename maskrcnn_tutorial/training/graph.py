@@ -181,34 +181,30 @@ def box_head_nodes(spec: Spec) -> list[Node]:
     """Stage 2: crops of the proposals, the box and class heads, the final DetectionOutput."""
     c = spec.num_classes
     nodes = _crop(names.CROP, FEATURES, names.DETECTION_OUT, spec.crop_size)
-    nodes.append(_maxpool("MaxPool2D/MaxPool", names.CROP))
-    stage, src = _second_stage("SecondStageFeatureExtractor", "MaxPool2D/MaxPool", spec)
+    nodes.append(_maxpool(names.CROP_POOL, names.CROP))
+    stage, src = _second_stage(names.SECOND_STAGE, names.CROP_POOL, spec)
     nodes += stage
     sbox, scls = names.BOX_FC, names.CLASS_FC
     nodes += [
-        const("SecondStageBoxPredictor/AvgPool/reduction_indices", _i32(1, 2)),
+        const(f"{names.ROI_FEATURES}/reduction_indices", _i32(1, 2)),
         Node(
-            "SecondStageBoxPredictor/AvgPool",
+            names.ROI_FEATURES,
             "Mean",
-            [src, "SecondStageBoxPredictor/AvgPool/reduction_indices"],
+            [src, f"{names.ROI_FEATURES}/reduction_indices"],
             {"keep_dims": Attr("b", True)},
         ),
-        Node(
-            "SecondStageBoxPredictor/Flatten/flatten/Reshape",
-            "Flatten",
-            ["SecondStageBoxPredictor/AvgPool"],
-        ),
+        Node(names.ROI_FLAT, "Flatten", [names.ROI_FEATURES]),
     ]
-    flat = "SecondStageBoxPredictor/Flatten/flatten/Reshape"
+    flat = names.ROI_FLAT
     nodes += _matmul(sbox, flat, transposed=True)
     nodes += _matmul(scls, flat)
-    r1 = "SecondStageBoxPredictor/Reshape_1"
+    r1 = f"{names.BOX_PREDICTOR}/Reshape_1"
     nodes += [
-        const("SecondStageBoxPredictor/Reshape/shape2", _i32(1, -1, 4)),
+        const(f"{names.BOX_DELTAS_RAW}/shape2", _i32(1, -1, 4)),
         Node(
-            "SecondStageBoxPredictor/Reshape",
+            names.BOX_DELTAS_RAW,
             "Reshape",
-            [f"{sbox}/BiasAdd", "SecondStageBoxPredictor/Reshape/shape2"],
+            [f"{sbox}/BiasAdd", f"{names.BOX_DELTAS_RAW}/shape2"],
         ),
         const(f"{r1}/shape", _i32(1, -1, c + 1)),
         Node(r1, "Reshape", [f"{scls}/BiasAdd", f"{r1}/shape"]),
@@ -226,9 +222,9 @@ def box_head_nodes(spec: Spec) -> list[Node]:
             [names.DETECTION_OUT, "detection_out/slice/begins", "detection_out/slice/sizes"],
         ),
         Node(
-            "variance_encoded",
+            names.VARIANCE_ENCODED,
             "Mul",
-            ["SecondStageBoxPredictor/Reshape", "proposals/variance"],
+            [names.BOX_DELTAS_RAW, f"{names.PROPOSALS}/variance"],
             {"axis": Attr("i", 2)},
         ),
         const("detection_out/slice/reshape/shape", _i32(1, 1, -1)),
@@ -237,7 +233,7 @@ def box_head_nodes(spec: Spec) -> list[Node]:
             "Reshape",
             ["detection_out/slice", "detection_out/slice/reshape/shape"],
         ),
-        Node(names.BOX_DELTAS, "Flatten", ["variance_encoded"]),
+        Node(names.BOX_DELTAS, "Flatten", [names.VARIANCE_ENCODED]),
         Node(
             names.DETECTION_OUT_FINAL,
             "DetectionOutput",
@@ -262,11 +258,11 @@ def box_head_nodes(spec: Spec) -> list[Node]:
 def mask_head_nodes(spec: Spec) -> list[Node]:
     """The mask branch: crops of the final detections, the shared second stage, the mask
     convolutions and the sigmoid (:data:`names.DETECTION_MASKS`)."""
-    nodes = _crop("CropAndResize_1", FEATURES, names.DETECTION_OUT_FINAL, spec.crop_size)
-    nodes.append(_maxpool("MaxPool2D_1/MaxPool", "CropAndResize_1"))
-    stage, src = _second_stage("SecondStageFeatureExtractor_1", "MaxPool2D_1/MaxPool", spec)
+    nodes = _crop(names.MASK_CROP, FEATURES, names.DETECTION_OUT_FINAL, spec.crop_size)
+    nodes.append(_maxpool(names.MASK_CROP_POOL, names.MASK_CROP))
+    stage, src = _second_stage(names.MASK_SECOND_STAGE, names.MASK_CROP_POOL, spec)
     nodes += stage
-    m = "SecondStageBoxPredictor_1"
+    m = names.MASK_PREDICTOR
     nodes += [
         const(f"{m}/ResizeBilinear/size", _i32(spec.mask_size, spec.mask_size)),
         Node(
@@ -303,6 +299,6 @@ def weight_nodes(weights: dict[str, np.ndarray], spec: Spec) -> list[Node]:
     consts = {
         "Preprocessor/mul/x": np.asarray(2.0 / 255.0, np.float32),
         "Preprocessor/sub/y": np.asarray(1.0, np.float32),
-        "proposals/variance": np.asarray(spec.variances, np.float32),
+        f"{names.PROPOSALS}/variance": np.asarray(spec.variances, np.float32),
     }
     return [const(name, np.asarray(a, np.float32)) for name, a in {**weights, **consts}.items()]

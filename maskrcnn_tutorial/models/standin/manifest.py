@@ -29,6 +29,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from maskrcnn_tutorial.graph import names
 from maskrcnn_tutorial.graph.textgraph import Node, external_inputs, read_text_graph
 
 MANIFEST = Path(__file__).resolve().parent / "manifest.json"
@@ -82,17 +83,17 @@ NUM_CLASSES = 90
 #: The heads' output depths and kernel sizes (Object Detection API config and predictors).
 #: ``None`` depth means "computed from NUM_CLASSES or the anchors" (see :func:`_head_depth`).
 HEADS: dict[str, tuple[int, int | None]] = {
-    "Conv": (3, 512),  # first_stage_box_predictor_kernel_size 3, depth 512
-    "FirstStageBoxPredictor/BoxEncodingPredictor": (1, None),  # 4 per anchor
-    "FirstStageBoxPredictor/ClassPredictor": (1, None),  # 2 per anchor (background, object)
-    "SecondStageBoxPredictor/Conv": (3, 256),  # mask head: automatic depth rule gives 256
-    "SecondStageBoxPredictor/Conv_1": (3, NUM_CLASSES),  # one mask per class
+    names.RPN_CONV: (3, 512),  # first_stage_box_predictor_kernel_size 3, depth 512
+    names.RPN_BOX: (1, None),  # 4 per anchor
+    names.RPN_CLASS: (1, None),  # 2 per anchor (background, object)
+    names.MASK_CONV: (3, 256),  # mask head: automatic depth rule gives 256
+    names.MASK_OUT: (3, NUM_CLASSES),  # one mask per class
 }
 
 #: Fully connected second-stage layers: output width.
 DENSE: dict[str, int] = {
-    "SecondStageBoxPredictor/ClassPredictor": NUM_CLASSES + 1,  # background first
-    "SecondStageBoxPredictor/BoxEncodingPredictor": NUM_CLASSES * 4,  # class-specific boxes
+    names.CLASS_FC: NUM_CLASSES + 1,  # background first
+    names.BOX_FC: NUM_CLASSES * 4,  # class-specific boxes
 }
 
 #: Structural integer/float constants, by the op that consumes them.
@@ -157,8 +158,8 @@ def derive(graph: str | Path) -> list[Constant]:
     needed = set(external)
     anchors = _num_anchors(nodes)
     head_depth = {
-        "FirstStageBoxPredictor/BoxEncodingPredictor": 4 * anchors,
-        "FirstStageBoxPredictor/ClassPredictor": 2 * anchors,
+        names.RPN_BOX: 4 * anchors,
+        names.RPN_CLASS: 2 * anchors,
     }
     depth: dict[str, int] = {}
     found: dict[str, Constant] = {}
@@ -206,7 +207,7 @@ def derive(graph: str | Path) -> list[Constant]:
             if len(node.inputs) > 1 and node.inputs[-1] in needed:
                 add(node.inputs[-1], (len(value),), dtype, "fixed", tuple(value))
             depth[node.name] = first if first is not None else 0
-        elif node.op in ("Mul", "Sub") and node.name.startswith("Preprocessor"):
+        elif node.op in ("Mul", "Sub") and node.name.startswith(names.PREPROCESSOR):
             dtype, value = FIXED[node.op]
             add(node.inputs[1], (), dtype, "fixed", tuple(value))
             depth[node.name] = first

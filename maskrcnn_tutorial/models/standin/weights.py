@@ -24,6 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from maskrcnn_tutorial.graph import names
 from maskrcnn_tutorial.graph.graphdef import const, to_binary
 from maskrcnn_tutorial.graph.textgraph import external_inputs, read_text_graph
 from maskrcnn_tutorial.io.images import atomic_write_bytes
@@ -35,12 +36,12 @@ GRAPH_NAME = "mask_rcnn_inception_v2_coco_2018_01_28.pbtxt"
 #: Classes (0-based COCO slots) the calibrated classifier spreads the proposals over.
 CLASSES = (0, 2, 15, 16, 17, 46, 52, 62, 43, 56)
 """person, car, bird, cat, dog, cup, apple, chair, bottle, carrot."""
-FEATURES = "SecondStageBoxPredictor/Flatten/flatten/Reshape"
-CLASSIFIER = "SecondStageBoxPredictor/ClassPredictor"
-RPN_CLASSIFIER = "FirstStageBoxPredictor/ClassPredictor"
-MASK_LOGITS = "SecondStageBoxPredictor/Conv_1"
-MASK_FEATURES = "SecondStageBoxPredictor_1/Conv/Relu"
-MASK_LOGITS_LAYER = "SecondStageBoxPredictor_1/Conv_1/Conv2D"
+FEATURES = names.ROI_FLAT
+CLASSIFIER = names.CLASS_FC
+RPN_CLASSIFIER = names.RPN_CLASS
+MASK_LOGITS = names.MASK_OUT
+MASK_FEATURES = names.MASK_FEATURES
+MASK_LOGITS_LAYER = names.MASK_LOGITS
 CALIBRATION_SIZES = ((640, 480), (480, 640), (800, 600), (512, 512))
 
 

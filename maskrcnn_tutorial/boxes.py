@@ -3,11 +3,16 @@
 A box is ``[x1, y1, x2, y2]`` with ``x2``/``y2`` one past the last pixel (*exclusive*, COCO's
 convention): its area is ``(x2 - x1) * (y2 - y1)``. Normalised boxes (corners in [0, 1], as the
 network outputs them) follow the same formula. :class:`.Detections` keep the tutorial's
-*inclusive* pixel corners (``right``/``bottom`` are the last pixel); :func:`exclusive` converts
-them, the one place the ``+ 1`` is written.
+*inclusive* pixel corners ``[left, top, right, bottom]`` (``right``/``bottom`` are the last
+pixel). The ``+ 1`` between the two is written only here, in named conversions (as
+torchvision's ``box_convert``): :func:`exclusive` and :func:`inclusive` convert boxes,
+:func:`box_hw` is an inclusive box's size, :func:`box_slices` its pixels in an array and
+:func:`mask_box` the inclusive box around a mask. Sizes are (height, width), numpy's order.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -15,6 +20,36 @@ import numpy as np
 def exclusive(inclusive_boxes: np.ndarray) -> np.ndarray:
     """Inclusive pixel corners ``[left, top, right, bottom]`` as ``[x1, y1, x2 + 1, y2 + 1]``."""
     return np.asarray(inclusive_boxes, np.float64).reshape(-1, 4) + np.array([0, 0, 1, 1])
+
+
+def inclusive(exclusive_boxes: np.ndarray) -> np.ndarray:
+    """Exclusive ``[x1, y1, x2, y2]`` as inclusive ``[left, top, x2 - 1, y2 - 1]``: the inverse
+    of :func:`exclusive`."""
+    return np.asarray(exclusive_boxes, np.float64).reshape(-1, 4) - np.array([0, 0, 1, 1])
+
+
+def box_hw(box: Sequence[int] | np.ndarray) -> tuple[int, int]:
+    """(height, width) in pixels of an inclusive box ``[left, top, right, bottom]``: both
+    corners are pixels of the box, so a side is one more than its corners' difference."""
+    left, top, right, bottom = (int(v) for v in box)
+    return bottom - top + 1, right - left + 1
+
+
+def box_slices(box: Sequence[int] | np.ndarray) -> tuple[slice, slice]:
+    """(rows, columns) of an inclusive box as slices: ``image[box_slices(box)]`` is the box's
+    pixels, of shape :func:`box_hw` (a box inside the image)."""
+    left, top, right, bottom = (int(v) for v in box)
+    return slice(top, bottom + 1), slice(left, right + 1)
+
+
+def mask_box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """The smallest inclusive box ``[left, top, right, bottom]`` holding every pixel of a
+    boolean (H, W) mask; ``(0, 0, 0, 0)`` for an empty mask."""
+    rows = np.flatnonzero(np.any(mask, axis=1))
+    cols = np.flatnonzero(np.any(mask, axis=0))
+    if len(rows) == 0:
+        return 0, 0, 0, 0
+    return int(cols[0]), int(rows[0]), int(cols[-1]), int(rows[-1])
 
 
 def area(boxes: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from maskrcnn_tutorial.boxes import box_slices, exclusive
 from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.io.images import to_bgr8
 from maskrcnn_tutorial.postprocess import Detections
@@ -61,10 +62,8 @@ def draw_masks(
 ) -> np.ndarray:
     """Blend each mask's color into the image: ``alpha * color + (1 - alpha) * pixel``."""
     out = canvas(image, dets)
-    for (left, top, right, bottom), mask, color in zip(
-        dets.boxes, dets.box_masks, _colors(dets, colors), strict=True
-    ):
-        roi = out[top : bottom + 1, left : right + 1]
+    for box, mask, color in zip(dets.boxes, dets.box_masks, _colors(dets, colors), strict=True):
+        roi = out[box_slices(box)]
         tinted = cv2.addWeighted(roi, 1.0 - alpha, np.full_like(roi, color), alpha, 0.0)
         cv2.copyTo(tinted, mask.view(np.uint8), roi)  # writes into the view: 2x np.copyto
     return out
@@ -155,11 +154,11 @@ def _fits(rect: Rect, frame: tuple[int, int], taken: Sequence[Rect]) -> bool:
 
 def _beside(box: Sequence[int], size: tuple[int, int], frame: tuple[int, int]) -> list[Rect]:
     """Places next to a box, best first: above its top-left corner, inside it, below it..."""
-    left, top, right, bottom = (int(v) for v in box)
+    left, top, end_x, end_y = (int(v) for v in exclusive(box)[0])  # end: one past the box
     w, h = size
     spots = [
-        (left, top - h), (left, top), (left, bottom + 1), (right + 1 - w, top - h),
-        (left, bottom + 1 - h), (right + 1 - w, bottom + 1), (right + 1, top), (left - w, top),
+        (left, top - h), (left, top), (left, end_y), (end_x - w, top - h),
+        (left, end_y - h), (end_x - w, end_y), (end_x, top), (left - w, top),
     ]  # fmt: skip
     return [_inside(x, y, size, frame) for x, y in spots]
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from maskrcnn_tutorial.boxes import box_hw, box_slices, mask_box
 from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.inference import RawOutputs
 
@@ -67,10 +68,10 @@ class Detections:
                     f"box {i} {[int(v) for v in self.boxes[i]]} is not inside the "
                     f"{width}x{height} image (inclusive corners [left, top, right, bottom])"
                 )
-            if mask.shape != (bottom - top + 1, right - left + 1):
+            if mask.shape != box_hw(self.boxes[i]):
                 raise ValueError(
                     f"box_masks[{i}] is {mask.shape}, its box is "
-                    f"{(int(bottom - top + 1), int(right - left + 1))} (height, width)"
+                    f"{box_hw(self.boxes[i])} (height, width)"
                 )
 
     @classmethod
@@ -101,9 +102,8 @@ class Detections:
         masks = np.asarray(masks, dtype=bool)
         boxes, crops, small = [], [], []
         for mask in masks:
-            ys, xs = np.nonzero(mask)
-            box = (xs.min(), ys.min(), xs.max(), ys.max()) if len(xs) else (0, 0, 0, 0)
-            crop = mask[box[1] : box[3] + 1, box[0] : box[2] + 1]
+            box = mask_box(mask)
+            crop = mask[box_slices(box)]
             boxes.append(box)
             crops.append(crop)
             small.append(
@@ -129,8 +129,7 @@ class Detections:
     def full_mask(self, i: int) -> np.ndarray:
         """Detection i's mask pasted into a full-size (H, W) boolean image."""
         full = np.zeros(self.image_shape, dtype=bool)
-        left, top, right, bottom = self.boxes[i]
-        full[top : bottom + 1, left : right + 1] = self.box_masks[i]
+        full[box_slices(self.boxes[i])] = self.box_masks[i]
         return full
 
     @property
@@ -202,10 +201,9 @@ def paste_mask(
     interpolation: int = cv2.INTER_LINEAR,
 ) -> np.ndarray:
     """Resize a 15x15 probability mask to its box and threshold it (boolean, box-sized)."""
-    left, top, right, bottom = box
-    size = (right - left + 1, bottom - top + 1)
+    height, width = box_hw(box)
     resized = cv2.resize(
-        small_mask.astype(np.float32, copy=False), size, interpolation=interpolation
+        small_mask.astype(np.float32, copy=False), (width, height), interpolation=interpolation
     )
     return resized > mask_threshold
 

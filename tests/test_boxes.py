@@ -16,6 +16,37 @@ def test_inclusive_corners_become_exclusive():
     assert boxes.area(boxes.exclusive([[2, 3, 2, 3]])).tolist() == [1.0]  # one pixel
 
 
+def random_inclusive_boxes(rng, count, height=40, width=50):
+    x = np.sort(rng.integers(0, width, (count, 2)), axis=1)
+    y = np.sort(rng.integers(0, height, (count, 2)), axis=1)
+    return np.stack([x[:, 0], y[:, 0], x[:, 1], y[:, 1]], 1)
+
+
+def pixels_of(box, height=40, width=50):
+    """The reference: the pixels (row, col) an inclusive box covers, by a plain loop."""
+    left, top, right, bottom = box
+    image = np.zeros((height, width), bool)
+    for row in range(height):
+        for col in range(width):
+            image[row, col] = left <= col <= right and top <= row <= bottom
+    return image
+
+
+def test_inclusive_box_helpers_against_the_pixels_they_cover():
+    rng = np.random.default_rng(17)
+    for box in random_inclusive_boxes(rng, 60):
+        covered = pixels_of(box)
+        rows, cols = np.nonzero(covered)
+        assert boxes.box_hw(box) == (len(set(rows)), len(set(cols)))
+        image = np.zeros_like(covered)
+        image[boxes.box_slices(box)] = True
+        np.testing.assert_array_equal(image, covered)
+        assert boxes.mask_box(covered) == tuple(int(v) for v in box)
+        assert boxes.area(boxes.exclusive(box))[0] == covered.sum()
+        np.testing.assert_array_equal(boxes.inclusive(boxes.exclusive(box))[0], box)
+    assert boxes.mask_box(np.zeros((4, 5), bool)) == (0, 0, 0, 0)
+
+
 @pytest.mark.parametrize(
     ("a", "b", "expected"),
     [

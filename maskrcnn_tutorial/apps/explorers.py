@@ -20,6 +20,7 @@ from typing import Any
 import ipywidgets as widgets
 import numpy as np
 
+from maskrcnn_tutorial.boxes import box_hw
 from maskrcnn_tutorial.draw import COLOR_MODES
 from maskrcnn_tutorial.explain.decode import ProposalTrace
 from maskrcnn_tutorial.explain.render import (
@@ -269,7 +270,7 @@ class BoxProbe(Explorer):
         self._moving = True  # one render for the five moves, not five
         try:
             self.left.value, self.top.value = box[0], box[1]
-            self.width.value, self.height.value = box[2] - box[0] + 1, box[3] - box[1] + 1
+            self.height.value, self.width.value = box_hw(box)
             self.class_id.value = cls
         finally:
             self._moving = False

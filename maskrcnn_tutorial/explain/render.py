@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from maskrcnn_tutorial.boxes import box_hw, box_slices, exclusive, inclusive
 from maskrcnn_tutorial.draw import annotate, upscale, upscale_factor
 from maskrcnn_tutorial.explain.decode import ProposalTrace
 from maskrcnn_tutorial.explain.figures import histogram
@@ -184,12 +185,14 @@ def render_box_probe(
     factor = upscale_factor(image.shape)
     picture = upscale(image, factor)
     height, width = picture.shape[:2]
-    left, top = left * factor, top * factor
-    right, bottom = (right + 1) * factor - 1, (bottom + 1) * factor - 1
+    box = inclusive(exclusive([left, top, right, bottom]) * factor)[0].astype(int)
+    left, top, right, bottom = (int(v) for v in box)
     mask = masks[class_id]
-    size = (right - left + 1, bottom - top + 1)
-    probabilities = cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
-    region = picture[top : bottom + 1, left : right + 1]
+    box_height, box_width = box_hw(box)
+    probabilities = cv2.resize(
+        mask.astype(np.float32), (box_width, box_height), interpolation=cv2.INTER_LINEAR
+    )
+    region = picture[box_slices(box)]
     heat = heatmap(probabilities, 1)
     region[:] = cv2.addWeighted(region, 0.35, heat, 0.65, 0.0)
     inside = (probabilities > mask_threshold).astype(np.uint8)

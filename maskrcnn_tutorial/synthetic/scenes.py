@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from maskrcnn_tutorial.boxes import exclusive, mask_box
 from maskrcnn_tutorial.io import rle
 
 LABELS: tuple[str, ...] = ("circle", "square", "triangle", "ring", "star")
@@ -226,15 +227,8 @@ def _render(rng: np.random.Generator, background: np.ndarray, shapes: list[_Shap
             image, np.zeros(0, np.int64), np.zeros((0, 4), np.float32), np.zeros((0, *size), bool)
         )
     masks = np.stack([m for _, m in kept])
-    boxes = np.array([_tight_box(m) for m in masks], np.float32)
+    boxes = exclusive([mask_box(m) for m in masks]).astype(np.float32)
     return Scene(image, np.array([c for c, _ in kept], np.int64), boxes, masks)
-
-
-def _tight_box(mask: np.ndarray) -> tuple[float, float, float, float]:
-    """x1, y1, x2, y2 of a mask, with x2/y2 one past the last column/row."""
-    ys = np.flatnonzero(mask.any(axis=1))
-    xs = np.flatnonzero(mask.any(axis=0))
-    return float(xs[0]), float(ys[0]), float(xs[-1] + 1), float(ys[-1] + 1)
 
 
 def make_scene(seed: int, size: tuple[int, int] = DEFAULT_SIZE, max_objects: int = 6) -> Scene:

@@ -1,5 +1,6 @@
 """Both stages decoded by hand (explain.decode) against OpenCV's DetectionOutput."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -81,6 +82,25 @@ def test_greedy_nms_steps():
     assert steps[3].iou == pytest.approx(0.5)
     assert decode.kept(decode.greedy_nms(boxes, scores, 0.5, limit=2)) == [0, 2]
     assert decode.kept(decode.greedy_nms(boxes, scores, 0.5, top_k=1)) == [0]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_greedy_nms_keeps_what_opencvs_nms_boxes_keeps(seed):
+    """Random boxes (whole pixels, so both sides compute the IoU exactly enough), distinct
+    scores (ties excluded: their order is where implementations may differ)."""
+    rng = np.random.default_rng(seed)
+    count = int(rng.integers(1, 60))
+    corners = rng.integers(0, 100, (count, 2))
+    sizes = rng.integers(1, 40, (count, 2))
+    boxes = np.concatenate([corners, corners + sizes], 1).astype(np.float32)
+    scores = rng.permutation(np.linspace(0.01, 1.0, count)).astype(np.float32)
+    iou_threshold = float(rng.choice([0.3, 0.5, 0.7]))
+    score_threshold = float(rng.choice([0.0, 0.4]))
+    top_k = int(rng.choice([0, 10]))
+    ours = decode.kept(decode.greedy_nms(boxes, scores, iou_threshold, score_threshold, top_k))
+    rects = [(int(x1), int(y1), int(x2 - x1), int(y2 - y1)) for x1, y1, x2, y2 in boxes]
+    theirs = cv2.dnn.NMSBoxes(rects, scores.tolist(), score_threshold, iou_threshold, top_k=top_k)
+    assert ours == np.asarray(theirs, int).reshape(-1).tolist()
 
 
 def test_equal_scores_keep_index_order():

@@ -42,6 +42,20 @@ def box_slices(box: Sequence[int] | np.ndarray) -> tuple[slice, slice]:
     return slice(top, bottom + 1), slice(left, right + 1)
 
 
+def clip_box(
+    box: Sequence[float] | np.ndarray, image_hw: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    """Pixel corners ``[left, top, right, bottom]`` (truncated to whole pixels) as an inclusive
+    box inside an image of ``image_hw``: every corner moved into the frame, ``right``/``bottom``
+    no less than ``left``/``top``, so the box holds at least one pixel."""
+    height, width = image_hw
+    left = min(max(int(box[0]), 0), width - 1)
+    top = min(max(int(box[1]), 0), height - 1)
+    right = min(max(int(box[2]), left), width - 1)
+    bottom = min(max(int(box[3]), top), height - 1)
+    return left, top, right, bottom
+
+
 def mask_box(mask: np.ndarray) -> tuple[int, int, int, int]:
     """The smallest inclusive box ``[left, top, right, bottom]`` holding every pixel of a
     boolean (H, W) mask; ``(0, 0, 0, 0)`` for an empty mask."""

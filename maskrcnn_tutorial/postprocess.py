@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from maskrcnn_tutorial.boxes import box_hw, box_slices, mask_box
+from maskrcnn_tutorial.boxes import box_hw, box_slices, clip_box, mask_box
 from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.inference import RawOutputs
 
@@ -187,11 +187,8 @@ def check_threshold(name: str, value: float) -> float:
 
 def pixel_box(row: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
     """A detection row's normalised corners as inclusive pixel corners, clamped to the frame."""
-    left = min(max(int(width * row[3]), 0), width - 1)
-    top = min(max(int(height * row[4]), 0), height - 1)
-    right = min(max(int(width * row[5]), left), width - 1)
-    bottom = min(max(int(height * row[6]), top), height - 1)
-    return left, top, right, bottom
+    corners = (width * row[3], height * row[4], width * row[5], height * row[6])  # row's dtype
+    return clip_box(corners, (height, width))
 
 
 def paste_mask(

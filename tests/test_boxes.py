@@ -47,6 +47,18 @@ def test_inclusive_box_helpers_against_the_pixels_they_cover():
     assert boxes.mask_box(np.zeros((4, 5), bool)) == (0, 0, 0, 0)
 
 
+def test_clip_box_moves_every_corner_into_the_frame():
+    rng = np.random.default_rng(5)
+    for corners in rng.uniform(-30, 80, (200, 4)):
+        left, top, right, bottom = boxes.clip_box(corners, (40, 50))
+        assert 0 <= left <= right < 50 and 0 <= top <= bottom < 40
+        # a corner already inside (after truncation) stays where it is
+        for got, value, low, high in zip((left, top), corners[:2], (0, 0), (49, 39), strict=True):
+            if low <= int(value) <= high:
+                assert got == int(value)
+    assert boxes.clip_box([10.7, 5.2, 3.0, 2.0], (40, 50)) == (10, 5, 10, 5)  # one pixel
+
+
 @pytest.mark.parametrize(
     ("a", "b", "expected"),
     [

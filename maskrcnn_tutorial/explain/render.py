@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from maskrcnn_tutorial.boxes import box_hw, box_slices, exclusive, inclusive
+from maskrcnn_tutorial.boxes import box_hw, box_slices, clip_box, exclusive, inclusive
 from maskrcnn_tutorial.draw import annotate, upscale, upscale_factor
 from maskrcnn_tutorial.explain.decode import ProposalTrace
 from maskrcnn_tutorial.explain.figures import histogram
@@ -179,8 +179,7 @@ def render_box_probe(
     panel's text is sized to the picture, so the whole stays legible when shown shrunk.
     """
     height, width = image.shape[:2]
-    left, top = min(max(int(box[0]), 0), width - 1), min(max(int(box[1]), 0), height - 1)
-    right, bottom = min(max(int(box[2]), left), width - 1), min(max(int(box[3]), top), height - 1)
+    left, top, right, bottom = clip_box(box, (height, width))
     # small pictures are drawn larger (as annotate does), the box with them
     factor = upscale_factor(image.shape)
     picture = upscale(image, factor)

@@ -1,6 +1,7 @@
 import pytest
 
 from maskrcnn_tutorial.explain import anatomy
+from maskrcnn_tutorial.graph import names
 from maskrcnn_tutorial.graph.textgraph import read_text_graph
 from maskrcnn_tutorial.inference import read_net
 from maskrcnn_tutorial.models import load_model
@@ -13,18 +14,18 @@ def test_stage_of_the_real_graphs_names():
     cases = {
         "Preprocessor/mul": "input",
         "FirstStageFeatureExtractor/InceptionV2/Conv2d_1a_7x7/Relu6": "backbone",
-        "Conv/Relu6": "RPN",
-        "FirstStageBoxPredictor/ClassPredictor/Conv2D": "RPN",
-        "proposals": "anchors",
-        "detection_out": "RPN proposals",
+        names.RPN_FEATURES: "RPN",
+        names.RPN_CLASS_LOGITS: "RPN",
+        names.PROPOSALS: "anchors",
+        names.DETECTION_OUT: "RPN proposals",
         "detection_out/slice": "box head",
-        "CropAndResize": "box head",
+        names.CROP: "box head",
         "SecondStageFeatureExtractor/InceptionV2/Mixed_5a/Branch_0/Conv2d_0a_1x1/Relu": "box head",
-        "detection_out_final": "box head",
-        "CropAndResize_1": "mask head",
+        names.DETECTION_OUT_FINAL: "box head",
+        names.MASK_CROP: "mask head",
         "SecondStageFeatureExtractor_1/InceptionV2/Mixed_5c/concat": "mask head",
         "SecondStageBoxPredictor_1/Conv_3/Conv2D": "mask head",
-        "detection_masks": "mask head",
+        names.DETECTION_MASKS: "mask head",
         "something_else": "other",
     }
     for name, stage in cases.items():
@@ -39,8 +40,8 @@ def test_layers_of_the_shapes_model_flow_through_every_stage():
     assert stages == [s for s in anatomy.STAGES if s in stages]
     assert {"backbone", "RPN", "anchors", "RPN proposals", "box head", "mask head"} <= set(stages)
     shapes = {layer.name: layer.shape for layer in layers}
-    assert shapes["detection_out_final"] == (1, 1, 100, 7)
-    assert shapes["detection_masks"] == (100, len(model.labels), 15, 15)
+    assert shapes[names.DETECTION_OUT_FINAL] == (1, 1, 100, 7)
+    assert shapes[names.DETECTION_MASKS] == (100, len(model.labels), 15, 15)
     assert sum(count for _, count, _ in summary) == len(layers)
 
 
@@ -56,7 +57,7 @@ def test_every_tap_is_a_node_of_the_real_graph():
     graph = read_text_graph(coco_text_graph())
     missing = [n for roles in anatomy.TAPS.values() for n in roles.values() if n not in graph]
     assert not missing
-    assert graph["CropAndResize"].inputs[0].endswith("Mixed_4e/concat")  # the backbone's output
+    assert graph[names.CROP].inputs[0].endswith("Mixed_4e/concat")  # the backbone's output
 
 
 def test_taps_stages_agree_with_stage_of():
@@ -71,7 +72,7 @@ def test_backbone_taps_end_at_the_feature_map_both_crops_read():
     model = load_model("shapes")
     early, last = anatomy.backbone_taps(model)
     graph = read_text_graph(model.spec.config)
-    assert graph["CropAndResize"].inputs[0] == last == graph["CropAndResize_1"].inputs[0]
+    assert graph[names.CROP].inputs[0] == last == graph[names.MASK_CROP].inputs[0]
     raw = model.forward(make_scene(1_000_001).image, taps=[early, last])
     assert raw.taps[early].shape[2] > raw.taps[last].shape[2]  # the early one is finer
 

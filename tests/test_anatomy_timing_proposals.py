@@ -3,13 +3,14 @@
 import numpy as np
 
 from maskrcnn_tutorial.explain import anatomy
+from maskrcnn_tutorial.graph import names
 
 from .conftest import make_raw
 
 
 def test_stage_times_sum_the_profile_by_stage_in_data_flow_order():
     profile = [
-        ("detection_masks", "Sigmoid", 1.0),
+        (names.DETECTION_MASKS, "Sigmoid", 1.0),
         ("FirstStageFeatureExtractor/Conv2d_0/Conv2D", "Convolution", 2.0),
         ("FirstStageFeatureExtractor/Conv2d_1/Conv2D", "Convolution", 3.0),
         ("mystery", "Identity", 0.5),

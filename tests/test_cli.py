@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from maskrcnn_tutorial.apps.cli import main
+from maskrcnn_tutorial.graph import names
 from maskrcnn_tutorial.io import rle
 from maskrcnn_tutorial.synthetic.scenes import make_scene
 
@@ -62,9 +63,12 @@ def test_segment_image_writes_picture_json_and_raw(capsys, tmp_path, scene_file)
     assert picture.shape == (2 * height, 2 * width, 3)  # a 256 px scene is drawn 2x to be read
     assert not np.array_equal(picture, cv2.imread(str(scene_file)))
     raw = np.load(out_raw)
-    assert raw["detection_out_final"].shape == (1, 1, 100, 7)
-    assert raw["detection_masks"].shape[0] == 100 and raw["detection_masks"].shape[2:] == (15, 15)
-    assert raw["detection_out"].shape[-1] == 7
+    assert raw[names.DETECTION_OUT_FINAL].shape == (1, 1, 100, 7)
+    assert raw[names.DETECTION_MASKS].shape[0] == 100 and raw[names.DETECTION_MASKS].shape[2:] == (
+        15,
+        15,
+    )
+    assert raw[names.DETECTION_OUT].shape[-1] == 7
 
 
 def test_thresholds_change_the_result(capsys, tmp_path, scene_file):
@@ -92,11 +96,11 @@ def test_both_mask_branches_give_the_same_detections(capsys, tmp_path, scene_fil
         reports[branch] = json.loads(out_json.read_text())["detections"]
         raws[branch] = np.load(out_raw)
     assert reports["kept"] == reports["full"] and reports["kept"]
-    scores = raws["full"]["detection_out_final"][0, 0, :, 2]
-    masks = raws["kept"]["detection_masks"]
+    scores = raws["full"][names.DETECTION_OUT_FINAL][0, 0, :, 2]
+    masks = raws["kept"][names.DETECTION_MASKS]
     # kept: the rows above --conf have their masks, the others were never computed (NaN)
     assert not np.isnan(masks[scores > 0.3]).any() and np.isnan(masks[scores <= 0.3]).all()
-    assert not np.isnan(raws["full"]["detection_masks"]).any()
+    assert not np.isnan(raws["full"][names.DETECTION_MASKS]).any()
 
 
 def test_segment_video_writes_video_and_frames(capsys, tmp_path, clip_file):

@@ -19,6 +19,7 @@ from maskrcnn_tutorial import models
 from maskrcnn_tutorial.apps import app as classroom
 from maskrcnn_tutorial.apps.cli import main
 from maskrcnn_tutorial.errors import UserError
+from maskrcnn_tutorial.graph import names
 from maskrcnn_tutorial.models.fetch import fetch_coco, sha1_file
 from maskrcnn_tutorial.models.standin import GRAPH_NAME, WEIGHTS_NAME
 from maskrcnn_tutorial.synthetic import samples
@@ -66,8 +67,8 @@ def test_segment_image_on_coco_writes_picture_json_and_raw(on_coco, photo, tmp_p
     labels = {d["label"] for d in detections}
     assert labels <= set(models.coco_spec().labels) and len(labels) >= 2
     raw = np.load(out_raw)
-    assert raw["detection_out_final"].shape == (1, 1, 100, 7)
-    assert raw["detection_masks"].shape == (100, 90, 15, 15)
+    assert raw[names.DETECTION_OUT_FINAL].shape == (1, 1, 100, 7)
+    assert raw[names.DETECTION_MASKS].shape == (100, 90, 15, 15)
     assert cv2.imread(str(out_png)) is not None
 
 

@@ -1,5 +1,5 @@
 """One table of the graph's names (:mod:`maskrcnn_tutorial.graph.names`): every name in it is in
-both text graphs, and no other module spells one of them as a string literal."""
+both text graphs, and no other module (nor test) spells one of them as a string literal."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from maskrcnn_tutorial.models import get_spec
 from .reference import COCO_PBTXT, coco_text_graph
 
 PACKAGE = Path(names.__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
 
 
 def table() -> set[str]:
@@ -77,20 +78,20 @@ def _allowed(tree: ast.AST, ops: set[str], roles: set[str]) -> set[int]:
     return allowed
 
 
-def test_no_module_spells_a_name_of_the_table():
+def test_no_module_nor_test_spells_a_name_of_the_table():
     spelled = table()
     graphs = [get_spec("shapes").config, *([COCO_PBTXT] if COCO_PBTXT.is_file() else [])]
     ops = {node.op for path in graphs for node in read_text_graph(path).values()}
     roles = {role for stage in TAPS.values() for role in stage}
     found = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        if path == Path(names.__file__).resolve():
-            continue
+    for path in sorted([*PACKAGE.rglob("*.py"), *TESTS.rglob("*.py")]):
+        if path in (Path(names.__file__).resolve(), Path(__file__).resolve()):
+            continue  # the table itself, and this file's test of the scan
         tree = ast.parse(path.read_text())
         allowed = _allowed(tree, ops, roles)
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and node.value in spelled and id(node) not in allowed:
-                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.value!r}")
+                found.append(f"{path.name}:{node.lineno} {node.value!r}")
     assert found == [], "use maskrcnn_tutorial.graph.names instead of these literals"
 
 

@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 
+from maskrcnn_tutorial.graph import names
 from maskrcnn_tutorial.io import rle
 from maskrcnn_tutorial.io.results import (
     detection_records,
@@ -41,5 +42,5 @@ def test_json_and_raw_files(raw_two, tmp_path):
     assert json.loads((tmp_path / "d.json").read_text()) == {"a": 1}
     write_raw(tmp_path / "r.npz", raw_two)
     saved = np.load(tmp_path / "r.npz")
-    assert sorted(saved.files) == ["detection_masks", "detection_out", "detection_out_final"]
-    np.testing.assert_array_equal(saved["detection_masks"], raw_two.detection_masks)
+    assert sorted(saved.files) == sorted(names.OUTPUTS)
+    np.testing.assert_array_equal(saved[names.DETECTION_MASKS], raw_two.detection_masks)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from maskrcnn_tutorial.errors import UserError
-from maskrcnn_tutorial.graph import split
+from maskrcnn_tutorial.graph import names, split
 from maskrcnn_tutorial.graph.textgraph import external_inputs, node_blocks, parse_text_graph
 from maskrcnn_tutorial.inference import Model
 from maskrcnn_tutorial.models import coco_spec, get_spec, load_model
@@ -81,7 +81,7 @@ def test_cut_of_the_shapes_graph():
 def test_cut_of_the_real_coco_graph():
     cut = check_cut(coco_text_graph())
     assert cut.features == "FirstStageFeatureExtractor/InceptionV2/InceptionV2/Mixed_4e/concat"
-    assert cut.crop == "CropAndResize_1" and cut.num_classes == 90
+    assert cut.crop == names.MASK_CROP and cut.num_classes == 90
     head = parse_text_graph(cut.mask_head)
     # the mask branch: the 19 reused Mixed_5a-5c convolutions and the mask head's two
     assert sum(node.op == "Conv2D" for node in head.values()) == 21
@@ -103,7 +103,7 @@ def test_braces_in_strings_and_comments_do_not_confuse_the_cut():
 def test_a_graph_without_a_mask_branch_is_refused(tmp_path):
     text = get_spec("shapes").config.read_text()
     blocks = [block.text for block in node_blocks(text) if f'"{split.MASKS}"' not in block.text]
-    with pytest.raises(split.GraphFormatError, match="detection_masks"):
+    with pytest.raises(split.GraphFormatError, match=names.DETECTION_MASKS):
         split.split_graph("\n".join(blocks))
     broken = tmp_path / "graph.pbtxt"
     broken.write_text("\n".join(blocks))

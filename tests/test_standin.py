@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from maskrcnn_tutorial.graph import names
 from maskrcnn_tutorial.graph.textgraph import external_inputs, read_text_graph
 from maskrcnn_tutorial.inference import make_blob, read_net
 from maskrcnn_tutorial.models import standin as standin_pkg
@@ -72,7 +73,7 @@ def outputs(standin):
     results = []
     for image in images:
         net.setInput(make_blob(image))
-        results.append(net.forward(["detection_out_final", "detection_masks", "detection_out"]))
+        results.append(net.forward(list(names.OUTPUTS)))
     return results
 
 

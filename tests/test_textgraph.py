@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from maskrcnn_tutorial.errors import UserError
+from maskrcnn_tutorial.graph import names
 from maskrcnn_tutorial.graph.textgraph import (
     external_inputs,
     node_blocks,
@@ -35,7 +36,7 @@ def test_nodes_inputs_and_attributes():
     graph = parse_text_graph(TEXT)
     assert list(graph) == ["a", "b/c"]
     node = graph["b/c"]
-    assert (node.op, node.inputs) == ("PriorBox", ("a", "image_tensor"))
+    assert (node.op, node.inputs) == ("PriorBox", ("a", names.INPUT))
     assert node.attr("step") == 16.0 and node.attr("clip") is True
     assert node.attr("code") == "CENTER_SIZE" and node.attr("strides") == [1, 2]
     np.testing.assert_array_equal(node.attr("width"), np.array([45.25, 90.5], np.float32))
@@ -46,7 +47,7 @@ def test_nodes_inputs_and_attributes():
 def test_node_blocks_keep_their_text_and_where_their_inputs_are():
     blocks = node_blocks(TEXT)
     assert [block.node.name for block in blocks] == list(parse_text_graph(TEXT)) == ["a", "b/c"]
-    assert blocks[1].node.inputs == ("a", "image_tensor")
+    assert blocks[1].node.inputs == ("a", names.INPUT)
     assert blocks[0].text.startswith('node {\n  name: "a"') and blocks[0].text.endswith("}\n}")
     assert blocks[1].text == TEXT[TEXT.index('node {\n  name: "b/c"') : TEXT.rindex("}") + 1]
     second = blocks[1]
@@ -58,9 +59,9 @@ def test_node_blocks_keep_their_text_and_where_their_inputs_are():
 
 def test_the_shapes_graph():
     graph = read_text_graph(get_spec("shapes").config)
-    assert graph["detection_out"].op == "DetectionOutput"
-    assert graph["detection_out"].attr("top_k") == 6000
-    assert len(graph["proposals"].attr("width")) == 12
+    assert graph[names.DETECTION_OUT].op == "DetectionOutput"
+    assert graph[names.DETECTION_OUT].attr("top_k") == 6000
+    assert len(graph[names.PROPOSALS].attr("width")) == 12
 
 
 def test_a_missing_file_is_a_user_error(tmp_path):
@@ -79,4 +80,4 @@ def test_the_real_graph_reads_381_constants_from_the_weights_file():
     external = external_inputs(nodes)
     assert len(external) == len(set(external)) == 381
     assert "^FirstStageFeatureExtractor/Assert/Assert" not in external
-    assert "Conv/weights" in external and "proposals" not in external
+    assert "Conv/weights" in external and names.PROPOSALS not in external

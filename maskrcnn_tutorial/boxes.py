@@ -66,6 +66,22 @@ def mask_box(mask: np.ndarray) -> tuple[int, int, int, int]:
     return int(cols[0]), int(rows[0]), int(cols[-1]), int(rows[-1])
 
 
+def normalized(
+    boxes: np.ndarray, image_hw: tuple[int, int], dtype: type = np.float32
+) -> np.ndarray:
+    """Pixel corners (..., 4) ``[x1, y1, x2, y2]`` as fractions of an image of ``image_hw``
+    (height, width), as the network's rows hold them; :func:`in_pixels` undoes it."""
+    height, width = image_hw
+    return np.asarray(boxes, dtype) / np.array([width, height, width, height], dtype)
+
+
+def in_pixels(boxes: np.ndarray, image_hw: tuple[int, int], dtype: type = np.float64) -> np.ndarray:
+    """Normalised corners (..., 4) in pixels of an image of ``image_hw`` (height, width), not
+    rounded (:func:`.postprocess.pixel_box` rounds down the network's way)."""
+    height, width = image_hw
+    return np.asarray(boxes, dtype) * np.array([width, height, width, height], dtype)
+
+
 def area(boxes: np.ndarray) -> np.ndarray:
     """The area of each box (N, 4); 0 for a box whose width or height is negative."""
     boxes = np.asarray(boxes)

@@ -47,6 +47,14 @@ def test_inclusive_box_helpers_against_the_pixels_they_cover():
     assert boxes.mask_box(np.zeros((4, 5), bool)) == (0, 0, 0, 0)
 
 
+def test_normalized_and_in_pixels_are_inverse_scalings():
+    pixels = np.array([[0.0, 0.0, 50.0, 40.0], [10.0, 4.0, 25.0, 20.0]])
+    fractions = boxes.normalized(pixels, (40, 50))
+    np.testing.assert_allclose(fractions, [[0, 0, 1, 1], [0.2, 0.1, 0.5, 0.5]], rtol=1e-6)
+    assert fractions.dtype == np.float32
+    np.testing.assert_allclose(boxes.in_pixels(fractions, (40, 50)), pixels, rtol=1e-6)
+
+
 def test_clip_box_moves_every_corner_into_the_frame():
     rng = np.random.default_rng(5)
     for corners in rng.uniform(-30, 80, (200, 4)):

@@ -16,7 +16,14 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from maskrcnn_tutorial.boxes import box_hw, box_slices, clip_box, exclusive, inclusive
+from maskrcnn_tutorial.boxes import (
+    box_hw,
+    box_slices,
+    clip_box,
+    exclusive,
+    in_pixels,
+    inclusive,
+)
 from maskrcnn_tutorial.draw import annotate, upscale, upscale_factor
 from maskrcnn_tutorial.explain.decode import ProposalTrace
 from maskrcnn_tutorial.explain.figures import histogram
@@ -311,8 +318,7 @@ def render_proposal(
     out = to_bgr8(image).copy()
     height, width = out.shape[:2]
     best = int(np.argmax(trace.class_scores))
-    scale = [width, height, width, height]
-    corners = [(np.asarray(b, np.float64) * scale).round().astype(int)
+    corners = [in_pixels(b, (height, width)).round().astype(int)
                for b in (trace.anchor, trace.proposal, trace.refined[best])]  # fmt: skip
     cv2.rectangle(out, corners[1][:2], corners[1][2:], PROPOSAL_COLOR, 2)
     cv2.rectangle(out, corners[2][:2], corners[2][2:], REFINED_COLOR, 2)

@@ -27,6 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from maskrcnn_tutorial.boxes import normalized
 from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.graph import names
 from maskrcnn_tutorial.graph.net import read_net
@@ -160,10 +161,9 @@ def box_rows(boxes: np.ndarray, image_shape: tuple[int, int]) -> np.ndarray:
     """``detection_out_final``-style rows for pixel boxes ``[left, top, right, bottom]`` in an
     image of ``image_shape`` (height, width): the inverse of post-processing's ``int(W * x)``."""
     boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
-    height, width = image_shape
     rows = np.zeros((len(boxes), 7), np.float32)
     rows[:, 2] = 1.0
-    rows[:, 3:] = boxes / np.array([width, height, width, height], np.float32)
+    rows[:, 3:] = normalized(boxes, image_shape)
     return np.clip(rows, 0.0, 1.0)
 
 

@@ -29,9 +29,9 @@ def main() -> None:
     for _ in range(args.warmup):
         model.forward(image)
     times = [model.forward(image).time_ms for _ in range(args.repeats)]
-    size = model.spec.input_size or image.shape[1::-1]
+    size = model.spec.input_hw or image.shape[:2]
     print(
-        f"model {model.name}, input {size[0]}x{size[1]} ({name}), OpenCV {cv2.__version__}, "
+        f"model {model.name}, input {size[1]}x{size[0]} ({name}), OpenCV {cv2.__version__}, "
         f"{cv2.getNumThreads()} threads, {args.repeats} runs"
     )
     p10, p90 = np.percentile(times, [10, 90])

@@ -73,8 +73,8 @@ def video_fps(folder: Path, frames: int, size: tuple[int, int], branch: str, con
     detections per frame, as the command reports them."""
     clip, report = folder / "clip.avi", folder / "report.json"
     if not clip.exists():
-        with VideoWriter(clip, 25.0, size) as writer:
-            for scene in make_clip(SEED, frames, size=size[::-1]):
+        with VideoWriter(clip, 25.0, size[::-1]) as writer:
+            for scene in make_clip(SEED, frames, size_hw=size[::-1]):
                 writer.write(scene.image)
     out = io.StringIO()
     args = ["--quiet", "segment", str(clip), "--model", "coco", "--mask-branch", branch]

@@ -128,10 +128,10 @@ class Tag:
     leader: tuple[int, int] | None = None
 
 
-def tag_size(text: str, scale: float) -> tuple[int, int]:
-    """(width, height) of the filled tag around ``text`` at font ``scale``."""
-    (tw, th), base = cv2.getTextSize(text, FONT, scale, 1)
-    return tw + 4, th + base + 4
+def tag_hw(text: str, scale: float) -> tuple[int, int]:
+    """(height, width) of the filled tag around ``text`` at font ``scale``."""
+    (tw, th), base = cv2.getTextSize(text, FONT, scale, 1)  # OpenCV's (width, height)
+    return th + base + 4, tw + 4
 
 
 def overlaps(a: Rect, b: Rect) -> bool:
@@ -139,36 +139,41 @@ def overlaps(a: Rect, b: Rect) -> bool:
     return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
-def _inside(x: int, y: int, size: tuple[int, int], frame: tuple[int, int]) -> Rect:
-    """The rectangle of ``size`` at (x, y), moved the least needed to lie inside ``frame``."""
-    w, h = size
-    height, width = frame
+def _inside(x: int, y: int, size_hw: tuple[int, int], frame_hw: tuple[int, int]) -> Rect:
+    """The rectangle of ``size_hw`` at (x, y), moved the least needed to lie inside a frame of
+    ``frame_hw``."""
+    h, w = size_hw
+    height, width = frame_hw
     return (min(max(x, 0), max(width - w, 0)), min(max(y, 0), max(height - h, 0)), w, h)
 
 
-def _fits(rect: Rect, frame: tuple[int, int], taken: Sequence[Rect]) -> bool:
+def _fits(rect: Rect, frame_hw: tuple[int, int], taken: Sequence[Rect]) -> bool:
     x, y, w, h = rect
-    inside = x >= 0 and y >= 0 and x + w <= frame[1] and y + h <= frame[0]
+    inside = x >= 0 and y >= 0 and x + w <= frame_hw[1] and y + h <= frame_hw[0]
     return inside and not any(overlaps(rect, t) for t in taken)
 
 
-def _beside(box: Sequence[int], size: tuple[int, int], frame: tuple[int, int]) -> list[Rect]:
+def _beside(box: Sequence[int], size_hw: tuple[int, int], frame_hw: tuple[int, int]) -> list[Rect]:
     """Places next to a box, best first: above its top-left corner, inside it, below it..."""
     left, top, end_x, end_y = (int(v) for v in exclusive(box)[0])  # end: one past the box
-    w, h = size
+    h, w = size_hw
     spots = [
         (left, top - h), (left, top), (left, end_y), (end_x - w, top - h),
         (left, end_y - h), (end_x - w, end_y), (end_x, top), (left - w, top),
     ]  # fmt: skip
-    return [_inside(x, y, size, frame) for x, y in spots]
+    return [_inside(x, y, size_hw, frame_hw) for x, y in spots]
 
 
 def _nearest_free(
-    anchor: tuple[int, int], size: tuple[int, int], frame: tuple[int, int], taken: Sequence[Rect]
+    anchor: tuple[int, int],
+    size_hw: tuple[int, int],
+    frame_hw: tuple[int, int],
+    taken: Sequence[Rect],
 ) -> Rect | None:
-    """The free place for a tag of ``size`` nearest to ``anchor`` (a 2-pixel search grid)."""
-    w, h = size
-    height, width = frame
+    """The free place for a tag of ``size_hw`` nearest to the point ``anchor`` (x, y), on a
+    2-pixel search grid."""
+    h, w = size_hw
+    height, width = frame_hw
     if w > width or h > height:
         return None
     xs, ys = np.meshgrid(np.arange(0, width - w + 1, 2), np.arange(0, height - h + 1, 2))
@@ -186,13 +191,13 @@ def layout_tags(
     boxes: Sequence[Sequence[int]],
     texts: Sequence[str],
     colors: Sequence[Color],
-    frame: tuple[int, int],
+    frame_hw: tuple[int, int],
     avoid: Sequence[Rect] = (),
     scales: Sequence[float] = TAG_SCALES,
 ) -> list[Tag]:
     """Places for the tags of ``boxes`` (in order, so give the best detections first) such that
-    no two tags overlap, none covers ``avoid`` (e.g. the legend) and all lie inside ``frame``
-    (height, width).
+    no two tags overlap, none covers ``avoid`` (e.g. the legend) and all lie inside a frame of
+    ``frame_hw`` (height, width).
 
     Each tag tries the places beside its box at every font scale, largest first; if none is
     free it goes to the nearest free place at the smallest scale, with a leader line to its
@@ -203,14 +208,16 @@ def layout_tags(
     for box, text, color in zip(boxes, texts, colors, strict=True):
         tag = None
         for scale in scales:
-            size = tag_size(text, scale)
-            spot = next((r for r in _beside(box, size, frame) if _fits(r, frame, taken)), None)
+            size_hw = tag_hw(text, scale)
+            spot = next(
+                (r for r in _beside(box, size_hw, frame_hw) if _fits(r, frame_hw, taken)), None
+            )
             if spot is not None:
                 tag = Tag(text, spot, scale, color)
                 break
         if tag is None:
             anchor = (int(box[0]), int(box[1]))
-            spot = _nearest_free(anchor, tag_size(text, scales[-1]), frame, taken)
+            spot = _nearest_free(anchor, tag_hw(text, scales[-1]), frame_hw, taken)
             if spot is not None:
                 tag = Tag(text, spot, scales[-1], color, leader=anchor)
         if tag is not None:
@@ -238,9 +245,9 @@ def put_tag(
     image: np.ndarray, text: str, anchor: tuple[int, int], color: Color, scale: float = 0.5
 ) -> np.ndarray:
     """Draw ``text`` on a filled tag above ``anchor`` (x, y), kept inside the frame (in place)."""
-    size = tag_size(text, scale)
+    size_hw = tag_hw(text, scale)
     x, y = int(anchor[0]), int(anchor[1])
-    rect = _inside(x, y - size[1] if y - size[1] >= 0 else y, size, image.shape[:2])
+    rect = _inside(x, y - size_hw[0] if y - size_hw[0] >= 0 else y, size_hw, image.shape[:2])
     return draw_tag(image, Tag(text, rect, scale, color))
 
 

@@ -67,7 +67,8 @@ class RawOutputs:
 
 
 InputSize = str | int | tuple[int, int] | None
-"""How the frame is sized for the network (see :func:`parse_input_size`)."""
+"""How the frame is sized for the network (see :func:`parse_input_size`); a tuple is
+(height, width), the text form ``WxH`` (width first, as sizes are written)."""
 
 INPUT_SIZE_CHOICES = "native, asis, N (smaller side N pixels) or WxH"
 
@@ -81,8 +82,8 @@ def parse_input_size(value: InputSize) -> InputSize:
     - ``"asis"``: the frame as it is, whatever the model.
     - ``N`` (an int, or its text): the smaller side resized to ``N`` pixels, the aspect ratio
       kept, as the TensorFlow model's own ``keep_aspect_ratio_resizer`` does with 800.
-    - ``(W, H)`` or ``"WxH"``: exactly that size, as OpenCV's ``mask_rcnn.py`` sample does with
-      800 x 800.
+    - ``(H, W)`` (numpy's order) or ``"WxH"`` (as sizes are written: ``"800x600"`` is 800
+      wide): exactly that size, as OpenCV's ``mask_rcnn.py`` sample does with 800 x 800.
     """
     if value is None or value == "native":
         return None
@@ -92,7 +93,7 @@ def parse_input_size(value: InputSize) -> InputSize:
     if isinstance(value, str):
         text = value.strip().lower()
         try:
-            value = tuple(int(part) for part in text.split("x")) if "x" in text else int(text)
+            value = tuple(int(part) for part in text.split("x"))[::-1] if "x" in text else int(text)
         except ValueError:
             raise UserError(f"input size {value!r} is not one of: {INPUT_SIZE_CHOICES}") from None
     sizes = value if isinstance(value, tuple) else (value,)
@@ -108,38 +109,40 @@ def format_input_size(size: InputSize) -> str:
     if size is None:
         return "native"
     if isinstance(size, tuple):
-        return f"{size[0]}x{size[1]}"
+        height, width = size
+        return f"{width}x{height}"
     return str(size)
 
 
-def blob_dims(
-    image_shape: tuple[int, ...], input_size: InputSize, native: tuple[int, int] | None = None
+def blob_hw(
+    image_shape: tuple[int, ...], input_size: InputSize, native_hw: tuple[int, int] | None = None
 ) -> tuple[int, int] | None:
-    """(width, height) the frame is resized to for ``input_size``; ``None`` keeps it as it is.
+    """(height, width) the frame is resized to for ``input_size``; ``None`` keeps it as it is.
 
-    ``native`` is the model's own size (``ModelSpec.input_size``), used when ``input_size`` is
+    ``native_hw`` is the model's own size (``ModelSpec.input_hw``), used when ``input_size`` is
     ``None``.
     """
     size = parse_input_size(input_size)
     if size is None:
-        return native
+        return native_hw
     if size == "asis":
         return None
     if isinstance(size, tuple):
         return size
     height, width = image_shape[:2]
     scale = size / min(height, width)
-    return max(1, round(width * scale)), max(1, round(height * scale))
+    return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-def make_blob(image: np.ndarray, input_size: tuple[int, int] | None = None) -> np.ndarray:
+def make_blob(image: np.ndarray, size_hw: tuple[int, int] | None = None) -> np.ndarray:
     """The network's input: NCHW float32, RGB order, pixel values 0..255 (the graph scales).
 
-    ``input_size`` (width, height) resizes the image first; ``None`` keeps its size, as the
+    ``size_hw`` (height, width) resizes the image first; ``None`` keeps its size, as the
     LearnOpenCV tutorial does for the COCO model.
     """
-    if input_size is not None:
-        image = cv2.resize(image, input_size, interpolation=cv2.INTER_LINEAR)
+    if size_hw is not None:
+        height, width = size_hw
+        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
     return cv2.dnn.blobFromImage(image, swapRB=True, crop=False)
 
 
@@ -203,7 +206,7 @@ class Model:
 
     def blob(self, image: np.ndarray) -> np.ndarray:
         """The network's input for ``image``, sized as :attr:`input_size` says."""
-        return make_blob(image, blob_dims(image.shape, self.input_size, self.spec.input_size))
+        return make_blob(image, blob_hw(image.shape, self.input_size, self.spec.input_hw))
 
     @property
     def split(self) -> SplitNet:

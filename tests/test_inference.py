@@ -4,6 +4,7 @@ import pytest
 
 from maskrcnn_tutorial import inference
 from maskrcnn_tutorial.errors import UserError
+from maskrcnn_tutorial.graph import names
 from maskrcnn_tutorial.models import get_spec, load_model
 from maskrcnn_tutorial.synthetic.scenes import make_scene
 
@@ -22,7 +23,7 @@ def test_blob_is_nchw_rgb_float(image):
     blob = inference.make_blob(image)
     assert blob.shape == (1, 3, *image.shape[:2]) and blob.dtype == np.float32
     np.testing.assert_array_equal(blob[0, 0], image[..., 2])  # swapRB: R first
-    small = inference.make_blob(image, (64, 32))
+    small = inference.make_blob(image, (32, 64))  # (height, width)
     assert small.shape == (1, 3, 32, 64)
 
 
@@ -32,7 +33,7 @@ def test_forward_returns_the_three_named_outputs(model, image):
     assert raw.detection_out_final.shape == (1, 1, 100, 7)
     assert raw.detection_masks.shape == (100, classes, 15, 15)
     assert raw.detection_out.shape[-1] == 7
-    assert raw.blob_shape == (1, 3, *model.spec.input_size[::-1])
+    assert raw.blob_shape == (1, 3, *model.spec.input_hw)
     assert raw.image_shape == image.shape[:2]
     assert raw.time_ms > 0
     masks = raw.detection_masks
@@ -48,15 +49,15 @@ def test_forward_is_deterministic(model, image):
 
 
 def test_taps_return_intermediate_outputs_of_the_same_pass(model, image):
-    names = ["proposals", "FirstStageBoxPredictor/ClassPredictor/softmax/flatten", "detection_out"]
-    raw = model.forward(image, taps=names)
+    taps = [names.PROPOSALS, names.RPN_SCORES_FLAT, names.DETECTION_OUT]
+    raw = model.forward(image, taps=taps)
     plain = model.forward(image)
-    assert list(raw.taps) == names and plain.taps == {}
-    np.testing.assert_array_equal(raw.taps["detection_out"], plain.detection_out)
+    assert list(raw.taps) == taps and plain.taps == {}
+    np.testing.assert_array_equal(raw.taps[names.DETECTION_OUT], plain.detection_out)
     np.testing.assert_array_equal(raw.detection_out_final, plain.detection_out_final)
-    anchors = raw.taps["proposals"]
+    anchors = raw.taps[names.PROPOSALS]
     assert anchors.shape[:2] == (1, 2) and anchors.shape[2] % 4 == 0
-    scores = raw.taps["FirstStageBoxPredictor/ClassPredictor/softmax/flatten"].reshape(-1, 2)
+    scores = raw.taps[names.RPN_SCORES_FLAT].reshape(-1, 2)
     np.testing.assert_allclose(scores.sum(1), 1, atol=1e-5)  # a 2-way softmax per anchor
     assert len(scores) * 4 == anchors.shape[2]
 
@@ -86,8 +87,8 @@ def test_classic_engine_is_requested_on_opencv_5(monkeypatch):
 def test_layer_profile_covers_the_graph(model, image):
     model.forward(image)
     profile = model.layer_profile()
-    names = [name for name, _, _ in profile]
-    assert "detection_masks" in names and "detection_out_final" in names
+    layers = [name for name, _, _ in profile]
+    assert names.DETECTION_MASKS in layers and names.DETECTION_OUT_FINAL in layers
     assert all(ms >= 0 for _, _, ms in profile)
 
 
@@ -119,8 +120,8 @@ def test_corrupt_files_are_a_user_error(tmp_path):
         ("asis", "asis"),
         ("800", 800),
         (600, 600),
-        ("800x600", (800, 600)),
-        ((640, 480), (640, 480)),
+        ("800x600", (600, 800)),  # written width first, held as (height, width)
+        ((480, 640), (480, 640)),
     ],
 )
 def test_parse_input_size(choice, expected):
@@ -135,11 +136,12 @@ def test_bad_input_sizes_name_the_choices(bad):
         inference.parse_input_size(bad)
 
 
-def test_blob_dims_keep_the_aspect_ratio_for_a_smaller_side():
-    assert inference.blob_dims((720, 1280, 3), 800) == (1422, 800)
-    assert inference.blob_dims((720, 1280, 3), "asis", native=(256, 256)) is None
-    assert inference.blob_dims((720, 1280, 3), None, native=(256, 256)) == (256, 256)
-    assert inference.blob_dims((720, 1280, 3), (800, 800)) == (800, 800)
+def test_blob_hw_keeps_the_aspect_ratio_for_a_smaller_side():
+    assert inference.blob_hw((720, 1280, 3), 800) == (800, 1422)
+    assert inference.blob_hw((720, 1280, 3), "asis", native_hw=(256, 256)) is None
+    assert inference.blob_hw((720, 1280, 3), None, native_hw=(256, 256)) == (256, 256)
+    assert inference.blob_hw((720, 1280, 3), (600, 800)) == (600, 800)
+    assert inference.blob_hw((720, 1280, 3), "800x600") == (600, 800)  # text: width first
 
 
 def test_with_input_size_shares_the_network_and_sizes_the_blob():

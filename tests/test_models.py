@@ -25,7 +25,7 @@ def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
 def test_registry_names_both_models():
     registry = models.all_specs()
     assert set(registry) == {"coco", "shapes"}
-    assert registry["coco"].labels == COCO_LABELS and registry["coco"].input_size is None
+    assert registry["coco"].labels == COCO_LABELS and registry["coco"].input_hw is None
     assert registry["shapes"].available  # ships inside the package
     assert len(registry["shapes"].labels) >= 4
 
@@ -80,7 +80,7 @@ def flip_bytes(path, count=400):
         (lambda d: flip_bytes(d / "shapes.pbtxt", 4), ["shapes.pbtxt", "damaged", "reinstall"]),
         (lambda d: (d / "model.json").write_text("{not json"), ["model.json", "not a valid"]),
         (lambda d: (d / "model.json").write_text("[1, 2]"), ["model.json", "not a valid"]),
-        (lambda d: (d / "model.json").write_text('{"input_size": 7}'), ["model.json", "reinstall"]),
+        (lambda d: (d / "model.json").write_text('{"input_hw": 7}'), ["model.json", "reinstall"]),
     ],
 )
 def test_a_damaged_embedded_model_is_one_error_line_with_the_right_advice(

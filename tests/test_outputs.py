@@ -101,7 +101,7 @@ def test_a_video_missing_frames_fails_the_command(capsys, tmp_path, clip_file, m
 
 
 def test_a_written_video_reads_back_every_frame(tmp_path):
-    with video.VideoWriter(tmp_path / "o.mp4", 10.0, (32, 24)) as writer:
+    with video.VideoWriter(tmp_path / "o.mp4", 10.0, (24, 32)) as writer:
         for _ in range(5):
             writer.write(make_clip(1, 1)[0].image)
     assert video.count_frames(tmp_path / "o.mp4") == 5

@@ -10,7 +10,7 @@ import pytest
 
 from maskrcnn_tutorial.io import rle
 from maskrcnn_tutorial.synthetic.scenes import (
-    DEFAULT_SIZE,
+    DEFAULT_HW,
     EVAL_SEED_START,
     LABELS,
     is_training_seed,
@@ -31,9 +31,9 @@ def test_same_seed_same_scene():
     assert not np.array_equal(a.image, make_scene(124).image)
 
 
-@pytest.mark.parametrize("size", [DEFAULT_SIZE, (200, 320)])
+@pytest.mark.parametrize("size", [DEFAULT_HW, (200, 320)])
 def test_shapes_and_dtypes(size):
-    scene = make_scene(7, size=size)
+    scene = make_scene(7, size_hw=size)
     n = len(scene.class_ids)
     assert scene.image.shape == (*size, 3) and scene.image.dtype == np.uint8
     assert scene.class_ids.dtype == np.int64 and scene.class_ids.shape == (n,)

@@ -75,7 +75,7 @@ def test_opencv_matches_the_mirror_at_every_stage(parity):
     assert len(inputs) >= 2
     for k in inputs:
         image = parity[f"{k}/image"]
-        assert tuple(image.shape[1::-1]) == tuple(info["input_size"])
+        assert tuple(image.shape[:2]) == tuple(info["input_hw"])
         net.setInput(make_blob(image))
         got = dict(zip(PARITY_STAGES, net.forward(list(PARITY_STAGES)), strict=True))
         want = {s: parity[f"{k}/{s}"] for s in PARITY_STAGES}
@@ -110,9 +110,7 @@ def test_opencv_matches_the_mirror_at_every_stage(parity):
 def test_final_outputs_have_the_real_models_layout(parity):
     net = _net()
     net.setInput(make_blob(parity["0/image"]))
-    final, masks, proposals = net.forward(
-        ["detection_out_final", "detection_masks", "detection_out"]
-    )
+    final, masks, proposals = net.forward([DETECTION_OUT_FINAL, DETECTION_MASKS, DETECTION_OUT])
     info = json.loads((MODEL_DIR / "model.json").read_text())
     assert final.shape == (1, 1, 100, 7)
     assert masks.shape == (100, len(info["labels"]), 15, 15)

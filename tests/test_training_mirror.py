@@ -78,7 +78,7 @@ def test_untrained_export_matches_opencv(tmp_path):
     net = cv2.dnn.readNetFromTensorflow(str(pb), str(pbtxt), **kwargs)
     rng = np.random.default_rng(0)
     image = rng.integers(0, 255, (256, 256, 3), dtype=np.uint8)
-    blob = make_blob(image, model.spec.input_size)
+    blob = make_blob(image, model.spec.input_hw)
     net.setInput(blob)
     got = dict(zip(PARITY_STAGES, net.forward(list(PARITY_STAGES)), strict=True))
     want = model.infer(blob)

@@ -61,7 +61,7 @@ def test_unreadable_video_is_refused(tmp_path):
 
 def test_writer_moves_the_file_into_place(tmp_path):
     out = tmp_path / "out.avi"
-    with video.VideoWriter(out, 10.0, (32, 24)) as writer:
+    with video.VideoWriter(out, 10.0, (24, 32)) as writer:
         for _ in range(4):
             writer.write(np.zeros((24, 32, 3), np.uint8))
         assert not out.exists()  # still a temporary file

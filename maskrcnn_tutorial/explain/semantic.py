@@ -19,12 +19,12 @@ from maskrcnn_tutorial.draw import (
     Tag,
     annotate,
     draw_tag,
-    tag_size,
+    tag_hw,
     upscale,
     upscale_factor,
 )
 from maskrcnn_tutorial.postprocess import Detections
-from maskrcnn_tutorial.synthetic.scenes import DEFAULT_SIZE, EVAL_SEED_START, Scene, make_scene
+from maskrcnn_tutorial.synthetic.scenes import DEFAULT_HW, EVAL_SEED_START, Scene, make_scene
 
 #: The four tasks, from the least to the most a model has to say about a picture.
 TASKS: tuple[str, ...] = ("classification", "detection", "semantic", "instance")
@@ -71,17 +71,17 @@ def touching_pairs(dets: Detections) -> list[tuple[int, int]]:
 def find_touching_scene(
     start: int = EVAL_SEED_START,
     tries: int = 500,
-    size: tuple[int, int] = DEFAULT_SIZE,
+    size_hw: tuple[int, int] = DEFAULT_HW,
     max_objects: int = 6,
 ) -> tuple[int, Scene, tuple[int, int]]:
     """The first scene at seed ``start`` or later with two touching objects of one class.
 
     Returns (seed, scene, (i, j)) with i, j indices into the scene's instances; the scene is
-    ``make_scene(seed, size, max_objects)``. Seeds at or above 1,000,000 are held out from
+    ``make_scene(seed, size_hw, max_objects)``. Seeds at or above 1,000,000 are held out from
     training. Raises ``ValueError`` after ``tries`` seeds.
     """
     for seed in range(start, start + tries):
-        scene = make_scene(seed, size, max_objects)
+        scene = make_scene(seed, size_hw, max_objects)
         pairs = touching_pairs(Detections.from_masks(scene.class_ids, scene.masks))
         if pairs:
             return seed, scene, pairs[0]
@@ -102,7 +102,7 @@ def task_pictures(
     named = upscale(image, upscale_factor(image.shape))  # the same size as the other three
     y = 4
     for name in dict.fromkeys(dets.labels):
-        width, height = tag_size(name, TAG_SCALES[0])
+        height, width = tag_hw(name, TAG_SCALES[0])
         draw_tag(named, Tag(name, (4, y, width, height), TAG_SCALES[0], (255, 255, 255)))
         y += height + 4
     semantic = merge_by_class(dets, labels)

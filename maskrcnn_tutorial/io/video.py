@@ -120,7 +120,7 @@ class VideoWriter:
     Used as a context manager, an exception discards the partial file.
     """
 
-    def __init__(self, path: str | Path, fps: float, size: tuple[int, int]) -> None:
+    def __init__(self, path: str | Path, fps: float, size_hw: tuple[int, int]) -> None:
         self.path = check_writable(path)
         suffix = self.path.suffix.lower()
         if suffix not in FOURCC:
@@ -130,12 +130,13 @@ class VideoWriter:
             self.temp = temp_beside(self.target, suffix)
         except OSError as exc:
             raise UserError(f"cannot write {self.path}: {reason(exc)}") from None
-        self.size = size
+        self.size_hw = (int(size_hw[0]), int(size_hw[1]))
+        height, width = self.size_hw
         fourcc = cv2.VideoWriter_fourcc(*FOURCC[suffix])
         try:  # until __init__ returns nobody else can remove the temporary file
             with native_stderr_silenced():
                 self.writer = cv2.VideoWriter(
-                    str(self.temp), fourcc, fps if fps > 0 else 25.0, size
+                    str(self.temp), fourcc, fps if fps > 0 else 25.0, (width, height)
                 )
                 opened = self.writer.isOpened()
             if not opened:
@@ -147,8 +148,9 @@ class VideoWriter:
 
     def write(self, frame: np.ndarray) -> None:
         """Append one BGR frame (resized to the writer's size if needed)."""
-        if (frame.shape[1], frame.shape[0]) != self.size:
-            frame = cv2.resize(frame, self.size)
+        if frame.shape[:2] != self.size_hw:
+            height, width = self.size_hw
+            frame = cv2.resize(frame, (width, height))
         with native_stderr_silenced():  # a failed write is found by close(), said once
             self.writer.write(frame)
         self.frames += 1

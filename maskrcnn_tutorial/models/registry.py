@@ -25,9 +25,9 @@ def shapes_spec() -> ModelSpec:
     meta_file = SHAPES_DIR / "model.json"
     try:
         meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
-        size = meta.get("input_size")
+        size = meta.get("input_hw")
         labels = tuple(str(label) for label in meta.get("labels", ()))
-        input_size = (int(size[0]), int(size[1])) if size else None
+        input_hw = (int(size[0]), int(size[1])) if size else None
         sha256 = tuple((str(k), str(v)) for k, v in meta.get("sha256", {}).items())
     except (ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
         raise UserError(
@@ -39,7 +39,7 @@ def shapes_spec() -> ModelSpec:
         weights=SHAPES_DIR / "shapes.pb",
         config=SHAPES_DIR / "shapes.pbtxt",
         labels=labels,
-        input_size=input_size,
+        input_hw=input_hw,
         how_to_get="ships inside the package",
         repair=SHAPES_REPAIR,
         sha256=sha256,

@@ -39,7 +39,7 @@ def coco_spec(cache: Path | None = None) -> ModelSpec:
         weights=folder / "frozen_inference_graph.pb",
         config=folder / f"{COCO_NAME}.pbtxt",
         labels=COCO_LABELS,
-        input_size=None,
+        input_hw=None,
         how_to_get="maskrcnn-tutorial fetch coco  (offline: fetch coco --from TARBALL)",
         repair="fetch the model again: maskrcnn-tutorial fetch coco",
     )

@@ -20,8 +20,8 @@ class ModelSpec:
     weights: Path
     config: Path
     labels: tuple[str, ...]
-    input_size: tuple[int, int] | None
-    """(width, height) the blob is resized to; ``None`` feeds the frame at its own size."""
+    input_hw: tuple[int, int] | None
+    """(height, width) the blob is resized to; ``None`` feeds the frame at its own size."""
     how_to_get: str
     repair: str = "fetch the model again"
     """What to do when its files are damaged (``shapes`` ships inside the package)."""

@@ -26,7 +26,7 @@ LABELS: tuple[str, ...] = ("circle", "square", "triangle", "ring", "star")
 EVAL_SEED_START = 1_000_000
 """Seeds at or above this value are evaluation scenes; training uses seeds below it."""
 
-DEFAULT_SIZE: tuple[int, int] = (256, 256)
+DEFAULT_HW: tuple[int, int] = (256, 256)
 """Default scene size as (height, width)."""
 
 _MIN_VISIBLE_FRACTION = 0.35  # drop an instance when less than this share of it stays visible
@@ -99,9 +99,9 @@ def _polygon(shape: _Shape) -> np.ndarray:
     return pts @ rot.T + np.array([shape.cx, shape.cy])
 
 
-def _full_mask(shape: _Shape, size: tuple[int, int]) -> np.ndarray:
+def _full_mask(shape: _Shape, size_hw: tuple[int, int]) -> np.ndarray:
     """Boolean mask of the whole (unoccluded) shape."""
-    canvas = np.zeros(size, np.uint8)
+    canvas = np.zeros(size_hw, np.uint8)
     shift = 4  # sub-pixel precision for cv2 drawing
     scale = 1 << shift
     centre = (int(round(shape.cx * scale)), int(round(shape.cy * scale)))
@@ -119,9 +119,9 @@ def _full_mask(shape: _Shape, size: tuple[int, int]) -> np.ndarray:
     return canvas.astype(bool)
 
 
-def _background(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
+def _background(rng: np.random.Generator, size_hw: tuple[int, int]) -> np.ndarray:
     """Textured float32 BGR background: smooth blotches, a gradient, sometimes stripes."""
-    h, w = size
+    h, w = size_hw
     base = rng.uniform(40, 215, 3)
     cells = int(rng.integers(3, 9))
     blotches = cv2.resize(
@@ -153,13 +153,13 @@ def _contrasting_color(rng: np.random.Generator, bg_mean: np.ndarray) -> tuple[i
 
 def _random_shape(
     rng: np.random.Generator,
-    size: tuple[int, int],
+    size_hw: tuple[int, int],
     bg_mean: np.ndarray,
     class_id: int | None = None,
     near: _Shape | None = None,
 ) -> _Shape:
     """Draw one object's parameters; with ``near`` it touches or overlaps that object."""
-    h, w = size
+    h, w = size_hw
     scale = min(h, w) / 256.0
     cid = int(rng.integers(len(LABELS))) if class_id is None else class_id
     radius = float(rng.uniform(20, 52) * scale)
@@ -188,7 +188,7 @@ def _random_shape(
 
 
 def _random_layout(
-    rng: np.random.Generator, size: tuple[int, int], bg_mean: np.ndarray, max_objects: int
+    rng: np.random.Generator, size_hw: tuple[int, int], bg_mean: np.ndarray, max_objects: int
 ) -> list[_Shape]:
     """Objects for one scene; many scenes get a touching or overlapping same-class pair."""
     count = int(rng.integers(2, max_objects + 1))
@@ -196,24 +196,24 @@ def _random_layout(
     while len(shapes) < count:
         if shapes and rng.random() < 0.35:
             anchor = shapes[int(rng.integers(len(shapes)))]
-            shapes.append(_random_shape(rng, size, bg_mean, anchor.class_id, near=anchor))
+            shapes.append(_random_shape(rng, size_hw, bg_mean, anchor.class_id, near=anchor))
         else:
-            shapes.append(_random_shape(rng, size, bg_mean))
+            shapes.append(_random_shape(rng, size_hw, bg_mean))
     return shapes
 
 
 def _render(rng: np.random.Generator, background: np.ndarray, shapes: list[_Shape]) -> Scene:
     """Paint shapes in order (later ones on top) and derive visible masks and tight boxes."""
-    size = background.shape[:2]
+    size_hw = background.shape[:2]
     img = background.copy()
-    full = [_full_mask(s, size) for s in shapes]
-    shade = rng.standard_normal((*size, 1), dtype=np.float32) * 6
+    full = [_full_mask(s, size_hw) for s in shapes]
+    shade = rng.standard_normal((*size_hw, 1), dtype=np.float32) * 6
     for shape, mask in zip(shapes, full, strict=True):
         img[mask] = np.asarray(shape.color, np.float32) + shade[mask]
     img += rng.standard_normal(img.shape, dtype=np.float32) * rng.uniform(3, 10)
     image = np.clip(img, 0, 255).astype(np.uint8)
 
-    covered = np.zeros(size, bool)
+    covered = np.zeros(size_hw, bool)
     kept: list[tuple[int, np.ndarray]] = []
     for shape, mask in zip(reversed(shapes), reversed(full), strict=True):
         visible = mask & ~covered
@@ -224,29 +224,32 @@ def _render(rng: np.random.Generator, background: np.ndarray, shapes: list[_Shap
     kept.reverse()
     if not kept:
         return Scene(
-            image, np.zeros(0, np.int64), np.zeros((0, 4), np.float32), np.zeros((0, *size), bool)
+            image,
+            np.zeros(0, np.int64),
+            np.zeros((0, 4), np.float32),
+            np.zeros((0, *size_hw), bool),
         )
     masks = np.stack([m for _, m in kept])
     boxes = exclusive([mask_box(m) for m in masks]).astype(np.float32)
     return Scene(image, np.array([c for c, _ in kept], np.int64), boxes, masks)
 
 
-def make_scene(seed: int, size: tuple[int, int] = DEFAULT_SIZE, max_objects: int = 6) -> Scene:
+def make_scene(seed: int, size_hw: tuple[int, int] = DEFAULT_HW, max_objects: int = 6) -> Scene:
     """Make the scene for ``seed`` (training below 1,000,000, evaluation at or above).
 
     Args:
         seed: non-negative scene seed; the same seed always gives the same scene.
-        size: (height, width) in pixels.
+        size_hw: (height, width) in pixels.
         max_objects: at most this many objects are drawn (occluded ones may then be dropped).
     """
     rng = np.random.default_rng(seed)
-    background = _background(rng, size)
-    shapes = _random_layout(rng, size, background.mean(axis=(0, 1)), max_objects)
+    background = _background(rng, size_hw)
+    shapes = _random_layout(rng, size_hw, background.mean(axis=(0, 1)), max_objects)
     return _render(rng, background, shapes)
 
 
 def make_clip(
-    seed: int, n_frames: int, size: tuple[int, int] = DEFAULT_SIZE, max_objects: int = 5
+    seed: int, n_frames: int, size_hw: tuple[int, int] = DEFAULT_HW, max_objects: int = 5
 ) -> list[Scene]:
     """A short clip: one scene's objects drifting and spinning smoothly over a fixed background.
 
@@ -254,8 +257,8 @@ def make_clip(
     pixels per frame.
     """
     rng = np.random.default_rng(seed)
-    background = _background(rng, size)
-    shapes = _random_layout(rng, size, background.mean(axis=(0, 1)), max_objects)
+    background = _background(rng, size_hw)
+    shapes = _random_layout(rng, size_hw, background.mean(axis=(0, 1)), max_objects)
     return [_render(rng, background, [s.moved(t) for s in shapes]) for t in range(n_frames)]
 
 

@@ -33,8 +33,9 @@ def write_parity(model: ShapesMaskRCNN, out: Path) -> Path:
     """Save parity inputs (resized BGR images) and the mirror's output at every parity stage."""
     data: dict[str, np.ndarray] = {}
     for k, seed in enumerate(PARITY_SEEDS):
-        image = cv2.resize(make_scene(seed).image, model.spec.input_size)
-        outputs = model.infer(make_blob(image, model.spec.input_size))
+        height, width = model.spec.input_hw
+        image = cv2.resize(make_scene(seed).image, (width, height))
+        outputs = model.infer(make_blob(image, model.spec.input_hw))
         data[f"{k}/image"] = image
         for stage in PARITY_STAGES:
             data[f"{k}/{stage}"] = outputs[stage].astype(np.float32)
@@ -49,7 +50,7 @@ def write_model_json(model: ShapesMaskRCNN, out: Path, training: dict) -> Path:
     info = {
         "name": "shapes",
         "labels": list(model.spec.labels),
-        "input_size": list(model.spec.input_size),
+        "input_hw": list(model.spec.input_hw),
         "training": training,
         "sha256": {
             name: hashlib.sha256((out / name).read_bytes()).hexdigest()

@@ -151,8 +151,8 @@ def rpn_nodes(spec: Spec) -> list[Node]:
             {
                 "clip": Attr("b", True),
                 "flip": Attr("b", False),
-                "width": _f32_list([a[0] for a in spec.anchors]),
-                "height": _f32_list([a[1] for a in spec.anchors]),
+                "width": _f32_list([w for _, w in spec.anchors_hw]),
+                "height": _f32_list([h for h, _ in spec.anchors_hw]),
                 "offset": Attr("f", 0.0),
                 "step": Attr("f", float(spec.feature_stride)),
                 "variance": _f32_list(spec.variances),

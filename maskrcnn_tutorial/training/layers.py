@@ -21,17 +21,18 @@ def prior_boxes(
     feature_hw: tuple[int, int],
     image_hw: tuple[int, int],
     step: float,
-    anchors: tuple[tuple[float, float], ...],
+    anchors_hw: tuple[tuple[float, float], ...],
     clip: bool = True,
 ) -> np.ndarray:
-    """PriorBox output boxes, (P, 4) float32 normalised x1, y1, x2, y2, ordered (h, w, anchor)."""
+    """PriorBox output boxes, (P, 4) float32 normalised x1, y1, x2, y2, ordered (h, w, anchor),
+    for anchors of ``anchors_hw`` (height, width) pixels at every feature-map cell."""
     fh, fw = feature_hw
     ih, iw = image_hw
     cy, cx = np.meshgrid(
         np.arange(fh, dtype=F32) * F32(step), np.arange(fw, dtype=F32) * F32(step), indexing="ij"
     )
-    sizes = np.asarray(anchors, F32)
-    bw, bh = sizes[:, 0] * F32(0.5), sizes[:, 1] * F32(0.5)
+    sizes = np.asarray(anchors_hw, F32)
+    bh, bw = sizes[:, 0] * F32(0.5), sizes[:, 1] * F32(0.5)
     cx, cy = cx[..., None], cy[..., None]
     boxes = np.stack(
         [(cx - bw) / F32(iw), (cy - bh) / F32(ih), (cx + bw) / F32(iw), (cy + bh) / F32(ih)], -1

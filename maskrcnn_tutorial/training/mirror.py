@@ -154,7 +154,7 @@ class ShapesMaskRCNN(nn.Module):
         box_xy = tf_to_xy(box)[0].numpy()
         probs = torch.softmax(logits, -1)[0].numpy()
         priors = layers.prior_boxes(
-            tuple(feats.shape[2:]), tuple(images.shape[2:]), spec.feature_stride, spec.anchors
+            tuple(feats.shape[2:]), tuple(images.shape[2:]), spec.feature_stride, spec.anchors_hw
         )
         variances = np.tile(np.asarray(spec.variances, np.float32), (len(priors), 1))
         decoded = layers.decode_center_size(box_xy, priors, spec.variances)

@@ -10,11 +10,11 @@ from maskrcnn_tutorial.synthetic.scenes import LABELS
 
 
 def _anchor_sizes() -> tuple[tuple[float, float], ...]:
-    """(width, height) of the anchors at each feature-map cell: 4 scales x 3 aspect ratios."""
+    """(height, width) of the anchors at each feature-map cell: 4 scales x 3 aspect ratios."""
     sizes = []
     for scale in (28.0, 44.0, 68.0, 104.0):
         for ratio in (0.5, 1.0, 2.0):  # height / width
-            sizes.append((scale / np.sqrt(ratio), scale * np.sqrt(ratio)))
+            sizes.append((scale * np.sqrt(ratio), scale / np.sqrt(ratio)))
     return tuple(sizes)
 
 
@@ -23,11 +23,11 @@ class Spec:
     """Architecture of the shapes Mask R-CNN, in the vocabulary of the real model's text graph."""
 
     labels: tuple[str, ...] = LABELS
-    input_size: tuple[int, int] = (256, 256)  # (width, height) the blob is resized to
+    input_hw: tuple[int, int] = (256, 256)  # (height, width) the blob is resized to
     # Backbone: (output channels, stride) of each 3x3 conv; total stride = feature stride.
     backbone: tuple[tuple[int, int], ...] = ((24, 2), (48, 2), (64, 2), (64, 1), (48, 1))
     rpn_channels: int = 64
-    anchors: tuple[tuple[float, float], ...] = field(default_factory=_anchor_sizes)
+    anchors_hw: tuple[tuple[float, float], ...] = field(default_factory=_anchor_sizes)
     feature_stride: int = 8
     variances: tuple[float, float, float, float] = (0.1, 0.1, 0.2, 0.2)
     proposals: int = 100  # stage-1 keep_top_k
@@ -55,11 +55,11 @@ class Spec:
     @property
     def num_anchors(self) -> int:
         """Anchors per feature-map cell."""
-        return len(self.anchors)
+        return len(self.anchors_hw)
 
-    def feature_shape(self) -> tuple[int, int]:
-        """(height, width) of the backbone's feature map for the default input size."""
-        w, h = self.input_size
+    def feature_hw(self) -> tuple[int, int]:
+        """(height, width) of the backbone's feature map for :attr:`input_hw`."""
+        h, w = self.input_hw
         for _, stride in self.backbone:
             h, w = -(-h // stride), -(-w // stride)
         return h, w

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from maskrcnn_tutorial.boxes import normalized
 from maskrcnn_tutorial.synthetic.scenes import EVAL_SEED_START, make_scene
 from maskrcnn_tutorial.training import layers, targets
 from maskrcnn_tutorial.training.mirror import ShapesMaskRCNN, tf_to_xy
@@ -50,12 +51,12 @@ def scene_seeds(seed: int, step: int, batch: int) -> list[int]:
 
 def make_batch(seeds: list[int], spec: Spec) -> Batch:
     """Draw the scenes and convert them to the mirror's input layout."""
-    w, h = spec.input_size
+    h, w = spec.input_hw
     images, boxes, classes, masks = [], [], [], []
     for s in seeds:
-        scene = make_scene(s, size=(h, w))
+        scene = make_scene(s, size_hw=(h, w))
         images.append(scene.image[:, :, ::-1].transpose(2, 0, 1).astype(np.float32))
-        boxes.append(scene.boxes / np.array([w, h, w, h], np.float32))
+        boxes.append(normalized(scene.boxes, (h, w)))
         classes.append(scene.class_ids)
         masks.append(scene.masks)
     return Batch(torch.from_numpy(np.stack(images)), boxes, classes, masks)
@@ -196,8 +197,9 @@ def train(
     if init is not None:
         fresh = model.load_matching(init)
         print(f"fine-tuning; initialised afresh: {', '.join(fresh) or 'nothing'}", flush=True)
-    w, h = spec.input_size
-    anchors = layers.prior_boxes(spec.feature_shape(), (h, w), spec.feature_stride, spec.anchors)
+    anchors = layers.prior_boxes(
+        spec.feature_hw(), spec.input_hw, spec.feature_stride, spec.anchors_hw
+    )
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     warmup = min(200, steps // 10)
 

@@ -145,8 +145,7 @@ def segment_video(model, source, args: argparse.Namespace, options: dict) -> int
             model, frames, total=total, progress=not args.quiet, **options
         ):
             if args.out and writer is None:
-                height, width = result.annotated.shape[:2]
-                writer = VideoWriter(args.out, source.fps, (width, height))
+                writer = VideoWriter(args.out, source.fps, result.annotated.shape[:2])
             if writer is not None:
                 writer.write(result.annotated)
             records.append(

@@ -134,9 +134,10 @@ def tag_hw(text: str, scale: float) -> tuple[int, int]:
     return th + base + 4, tw + 4
 
 
-def overlaps(a: Rect, b: Rect) -> bool:
-    """True when two rectangles share at least one pixel."""
-    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+def overlaps(a: Rect, b: Rect) -> bool | np.ndarray:
+    """True when two rectangles share at least one pixel. ``a``'s x and y may be arrays (a grid
+    of candidate places): the answer is then an array, one per place."""
+    return (a[0] < b[0] + b[2]) & (b[0] < a[0] + a[2]) & (a[1] < b[1] + b[3]) & (b[1] < a[1] + a[3])
 
 
 def _inside(x: int, y: int, size_hw: tuple[int, int], frame_hw: tuple[int, int]) -> Rect:
@@ -178,8 +179,8 @@ def _nearest_free(
         return None
     xs, ys = np.meshgrid(np.arange(0, width - w + 1, 2), np.arange(0, height - h + 1, 2))
     free = np.ones(xs.shape, bool)
-    for tx, ty, tw, th in taken:
-        free &= ~((xs < tx + tw) & (tx < xs + w) & (ys < ty + th) & (ty < ys + h))
+    for rect in taken:
+        free &= ~overlaps((xs, ys, w, h), rect)
     if not free.any():
         return None
     distance = np.hypot(xs + w / 2 - anchor[0], ys + h / 2 - anchor[1])

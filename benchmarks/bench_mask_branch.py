@@ -68,13 +68,13 @@ def time_forward(model: Model, image: np.ndarray, runs: int, conf: float) -> tup
     return statistics.median(full), statistics.median(kept)
 
 
-def video_fps(folder: Path, frames: int, size: tuple[int, int], branch: str, conf: float) -> str:
+def video_fps(folder: Path, frames: int, size_hw: tuple[int, int], branch: str, conf: float) -> str:
     """``segment clip.avi --model coco --mask-branch BRANCH --conf CONF``: frames per second and
     detections per frame, as the command reports them."""
     clip, report = folder / "clip.avi", folder / "report.json"
     if not clip.exists():
-        with VideoWriter(clip, 25.0, size[::-1]) as writer:
-            for scene in make_clip(SEED, frames, size_hw=size[::-1]):
+        with VideoWriter(clip, 25.0, size_hw) as writer:
+            for scene in make_clip(SEED, frames, size_hw=size_hw):
                 writer.write(scene.image)
     out = io.StringIO()
     args = ["--quiet", "segment", str(clip), "--model", "coco", "--mask-branch", branch]
@@ -135,7 +135,7 @@ def main() -> None:
             start = time.perf_counter()
             for conf in args.video_conf:
                 for branch in ("full", "kept"):
-                    line = video_fps(Path(tmp), args.video_frames, (width, height), branch, conf)
+                    line = video_fps(Path(tmp), args.video_frames, (height, width), branch, conf)
                     print(f"segment VIDEO --conf {conf} --mask-branch {branch}: {line}")
             print(f"video runs took {time.perf_counter() - start:.0f} s")
         print(f"load average at the end {os.getloadavg()[0]:.2f}")

@@ -33,7 +33,7 @@ from maskrcnn_tutorial.models import coco_spec
 from maskrcnn_tutorial.models.standin import GRAPH_NAME, WEIGHTS_NAME, write_standin
 from maskrcnn_tutorial.synthetic.scenes import make_scene
 
-FRAME = (1280, 720)
+FRAME_HW = (720, 1280)
 #: Stages of ``anatomy.STAGES`` summed into the four parts of the issue's breakdown.
 PARTS = {
     "backbone": ("input", "backbone"),
@@ -51,7 +51,7 @@ def measure(model_dir: Path, size: str, runs: int) -> dict:
     """Time ``runs`` forward passes of a 1280 x 720 frame at input ``size`` (this process)."""
     spec = replace(coco_spec(), weights=model_dir / WEIGHTS_NAME, config=model_dir / GRAPH_NAME)
     model = Model.load(spec, input_size=size)
-    frame = cv2.resize(make_scene(1_000_050).image, FRAME)
+    frame = cv2.resize(make_scene(1_000_050).image, FRAME_HW[::-1])  # OpenCV: (width, height)
     raw = model.forward(frame)  # warm-up
     times, parts = [], {part: [] for part in PARTS}
     for _ in range(runs):
@@ -91,7 +91,7 @@ def main() -> None:
             write_standin(model_dir, args.graph)
         load = Path("/proc/loadavg").read_text().split()[0]
         print(
-            f"stand-in of the real network, {FRAME[0]}x{FRAME[1]} frame, OpenCV "
+            f"stand-in of the real network, {FRAME_HW[1]}x{FRAME_HW[0]} frame, OpenCV "
             f"{cv2.__version__}, {cv2.getNumThreads()} threads, median of {args.runs} runs, "
             f"load average {load} at start"
         )

@@ -42,7 +42,8 @@ RPN_CLASSIFIER = names.RPN_CLASS
 MASK_LOGITS = names.MASK_OUT
 MASK_FEATURES = names.MASK_FEATURES
 MASK_LOGITS_LAYER = names.MASK_LOGITS
-CALIBRATION_SIZES = ((640, 480), (480, 640), (800, 600), (512, 512))
+CALIBRATION_HW = ((480, 640), (640, 480), (600, 800), (512, 512))
+"""(height, width) of the calibration images."""
 
 
 def _initial(constant: Constant, rng: np.random.Generator) -> np.ndarray:
@@ -75,7 +76,7 @@ def calibration_images(seed: int) -> list[np.ndarray]:
     one of plain noise."""
     rng = np.random.default_rng(seed)
     images = []
-    for width, height in CALIBRATION_SIZES:
+    for height, width in CALIBRATION_HW:
         coarse = rng.uniform(0, 255, (6, 8, 3)).astype(np.float32)
         image = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
         for _ in range(6):

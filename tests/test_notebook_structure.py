@@ -40,8 +40,6 @@ def test_notebook_is_stored_executed_in_order_without_errors(path):
         assert all(output["output_type"] != "error" for output in cell["outputs"])
 
 
-
-
 def exercises_section(cells: list[dict]) -> tuple[int, int]:
     """Indices of the cells holding '## Exercises' and "## What's next"."""
     text = ["".join(cell["source"]) if cell["cell_type"] == "markdown" else "" for cell in cells]

@@ -100,7 +100,7 @@ def _half_white(height: int = 10, width: int = 20) -> np.ndarray:
 )
 def test_header_sizes_match_the_decoded_pictures(fmt, options):
     data = _pillow_bytes(_half_white(37, 53), fmt, **options)
-    assert images.image_size(data) == (53, 37)
+    assert images.image_header(data) == images.ImageHeader(53, 37, frames=1)
     assert images.decode_image(data, "x").shape == (37, 53, 3)
 
 
@@ -138,16 +138,103 @@ def test_exif_orientation_is_applied_by_the_one_decoder(tmp_path):
     np.testing.assert_array_equal(app.decode_upload(data, "phone.jpg"), upright)
 
 
+def png_declaring(width: int, height: int, depth: int = 8) -> bytes:
+    """A small PNG whose header (with a valid checksum) declares ``width`` x ``height``."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, depth, 2, 0, 0, 0)
+    idat = zlib.compress(bytes(10))
+    chunks = chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + chunks
+
+
 def test_pictures_over_the_pixel_budget_are_refused_before_decoding(monkeypatch):
-    data = bytearray(_pillow_bytes(_half_white(), "PNG"))
-    data[16:24] = (30000).to_bytes(4, "big") * 2  # the header now declares 30000 x 30000
+    data = png_declaring(30000, 1000)
     monkeypatch.setattr(images.cv2, "imdecode", lambda *a: pytest.fail("decoded anyway"))
-    with pytest.raises(UserError, match="30000x30000 pixels, more than 40 megapixels"):
-        images.decode_image(bytes(data), "huge.png", max_pixels=40_000_000)
+    with pytest.raises(UserError, match="30000x1000 pixels, more than 20 megapixels"):
+        images.decode_image(data, "huge.png", max_pixels=20_000_000)
     from maskrcnn_tutorial.apps import app
 
     with pytest.raises(UserError, match="megapixels"):
-        app.decode_upload(bytes(data), "huge.png")
+        app.decode_upload(png_declaring(9000, 9000), "huge.png")
+
+
+#: Hostile pictures (issue 20): each is one UserError naming the file, never a traceback, and
+#: none is decoded at the size it declares.
+HOSTILE_PICTURES = {
+    # 69 bytes declaring 65535 x 65535: over Pillow's own limit, refused from the header
+    "png-65535": (png_declaring(65535, 65535), "declares more than"),
+    # a PGM declaring 60000 x 60000 (OpenCV's limit raised cv2.error before)
+    "pgm-60000": (b"P5\n60000 60000\n255\n" + bytes(100), "declares more than"),
+    # under Pillow's limit, over ours: the size is named
+    "png-9000": (png_declaring(9000, 9000), "9000x9000 pixels, more than 40 megapixels"),
+    # a header that Pillow cannot read and OpenCV refuses
+    "png-cut": (png_declaring(64, 64)[:30], "cannot read"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_PICTURES))
+def test_hostile_pictures_are_one_error_naming_them(tmp_path, case):
+    data, words = HOSTILE_PICTURES[case]
+    path = tmp_path / f"{case}.img"
+    path.write_bytes(data)
+    with pytest.raises(UserError, match=words) as caught:
+        read_image(path)
+    assert str(path) in str(caught.value)
+
+
+def test_sixteen_bit_pictures_convert_without_wide_copies():
+    import tracemalloc
+
+    deep = np.random.default_rng(2).integers(0, 65536, (1000, 2000), dtype=np.uint16)
+    tracemalloc.start()
+    out = to_bgr8(deep)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # the 8-bit grey copy (2 MB) and the BGR picture (6 MB); uint32 copies added 16 MB
+    assert peak < 9 * 2**20, peak
+    np.testing.assert_array_equal(out[..., 0], np.round(deep * (255 / 65535)).astype(np.uint8))
+    assert to_bgr8(np.full((2, 2), 65535, np.uint16)).max() == 255
+
+
+def test_an_animated_gif_is_said_to_be_segmented_as_its_first_frame(tmp_path):
+    from PIL import Image
+
+    from maskrcnn_tutorial.io import video
+
+    frames = [Image.fromarray(np.full((10, 20, 3), v, np.uint8)) for v in (0, 128, 255)]
+    path = tmp_path / "anim.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+    assert images.image_header(path.read_bytes()).frames == 3
+    source = video.open_source(path)
+    assert source.kind == "image" and next(iter(source)).shape == (10, 20, 3)
+    assert source.notes == [f"{path} has 3 frames (an animation); only the first is segmented"]
+
+
+@pytest.mark.parametrize(
+    ("image", "words"),
+    [
+        (None, "is None"),
+        (np.zeros((4, 4, 3), np.float32), "float32 values"),
+        (np.zeros((4, 4, 2), np.uint8), "shape (4, 4, 2)"),
+        (np.zeros((4, 4, 3), np.int64), "int64 array"),
+        ([[1, 2], [3, 4]], "int64 array"),
+        ("scene.png", "shape ()"),
+    ],
+)
+def test_pictures_given_to_the_api_are_checked_in_words(image, words):
+    with pytest.raises(UserError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        images.check_image(image)
+
+
+def test_grey_and_bgra_pictures_convert_for_the_api():
+    assert images.check_image(np.zeros((4, 5), np.uint8)).shape == (4, 5, 3)
+    assert images.check_image(np.zeros((4, 5, 4), np.uint8)).shape == (4, 5, 3)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -12,6 +15,10 @@ from maskrcnn_tutorial.io.files import atomic_write_bytes, check_readable
 from maskrcnn_tutorial.io.quiet import native_stderr_silenced
 
 JPEG_END = b"\xff\xd9"
+#: Largest picture decoded, in pixels, as its header declares them (checked before decoding,
+#: on the command line, in the app and by :func:`read_image`): a 69-byte PNG can declare
+#: 65535 x 65535 pixels and ask for gigabytes once decoded.
+MAX_PIXELS = 40_000_000
 
 
 def to_bgr8(image: np.ndarray) -> np.ndarray:
@@ -23,8 +30,8 @@ def to_bgr8(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     if image.size == 0:
         raise UserError("the image is empty (0 pixels); pass a picture with content")
-    if image.dtype == np.uint16:
-        image = (image.astype(np.uint32) * 255 // 65535).astype(np.uint8)
+    if image.dtype == np.uint16:  # one 8-bit copy (no wider intermediate): 65535 -> 255
+        image = cv2.convertScaleAbs(image, alpha=255.0 / 65535.0)
     elif image.dtype.kind == "f":
         scale = 255.0 if float(np.nanmax(image)) <= 1.0 else 1.0
         image = np.clip(np.nan_to_num(image) * scale, 0, 255).astype(np.uint8)
@@ -37,6 +44,43 @@ def to_bgr8(image: np.ndarray) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] == 3:
         return np.ascontiguousarray(image)
     raise UserError(f"unsupported image shape {image.shape}; pass a grey, BGR or BGRA image")
+
+
+def check_image(image: object, name: str = "image") -> np.ndarray:
+    """``image`` as the network takes it (BGR uint8), checked where a picture enters the Python
+    API: grey, BGRA and 16-bit pictures convert (:func:`to_bgr8`); anything else is a
+    :class:`UserError` in words, not a traceback from OpenCV.
+
+    Floating-point pictures are refused: 0..1 and 0..255 cannot be told apart for certain, and
+    the network reads 0..255.
+    """
+    if image is None:
+        raise UserError(
+            f"{name} is None (cv2.imread returns None for a file it cannot read); check the "
+            "path, or read it with maskrcnn_tutorial.io.images.read_image, which says why"
+        )
+    array = np.asarray(image) if not isinstance(image, np.ndarray) else image
+    if array.dtype.kind == "f":
+        raise UserError(
+            f"{name} holds {array.dtype} values; the network reads 8-bit pixels 0..255: pass "
+            "(image * 255).astype(np.uint8) for values in 0..1"
+        )
+    channels = array.shape[2] if array.ndim == 3 else 1
+    if (
+        array.dtype not in (np.uint8, np.uint16)
+        or array.ndim not in (2, 3)
+        or channels
+        not in (
+            1,
+            3,
+            4,
+        )
+    ):
+        raise UserError(
+            f"{name} is a {array.dtype} array of shape {array.shape}; pass a picture: "
+            "(height, width, 3) uint8 BGR, as cv2.imread returns (grey and BGRA convert)"
+        )
+    return to_bgr8(array)
 
 
 #: First bytes of the still-image formats OpenCV decodes (WebP and AVIF are checked apart).
@@ -71,93 +115,83 @@ def image_format(head: bytes) -> str | None:
     return None
 
 
-def image_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) as a PNG, JPEG, GIF, BMP or WebP header declares it, read without
-    decoding; None for other formats or a header too damaged to read."""
+@dataclass(frozen=True)
+class ImageHeader:
+    """What a picture's header declares, read without decoding its pixels."""
+
+    width: int
+    height: int
+    frames: int = 1
+    """More than 1 for an animated GIF, WebP or PNG (only the first frame is used)."""
+
+
+def image_header(data: bytes, name: str = "the picture") -> ImageHeader | None:
+    """Size and frame count as the file's header declares them, read by Pillow without decoding
+    any pixel; None for a format Pillow does not know or a header too damaged to read.
+
+    A header declaring more pixels than Pillow opens at all (its decompression-bomb limit,
+    about 179 megapixels) is a :class:`UserError` naming ``name``.
+    """
+    from PIL import Image
+
     try:
-        kind = image_format(data[:16])
-        if kind == "PNG" and data[12:16] == b"IHDR":
-            return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-        if kind == "GIF":
-            return int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
-        if kind == "BMP":
-            width = int.from_bytes(data[18:22], "little", signed=True)
-            return abs(width), abs(int.from_bytes(data[22:26], "little", signed=True))
-        if kind == "WebP":
-            return _webp_size(data)
-        if kind == "JPEG":
-            return _jpeg_size(data)
-    except (IndexError, ValueError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as picture:
+                width, height = picture.size
+                return ImageHeader(width, height, int(getattr(picture, "n_frames", 1) or 1))
+    except Image.DecompressionBombError:
+        raise UserError(
+            f"{name} declares more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; "
+            "pass a smaller picture"
+        ) from None
+    except Exception:  # any damaged or unknown header: OpenCV decides below
         return None
-    return None
 
 
-def _webp_size(data: bytes) -> tuple[int, int] | None:
-    chunk = data[12:16]
-    if chunk == b"VP8X":
-        return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
-    if chunk == b"VP8L":
-        bits = int.from_bytes(data[21:25], "little")
-        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
-    if chunk == b"VP8 ":
-        return (
-            int.from_bytes(data[26:28], "little") & 0x3FFF,
-            int.from_bytes(data[28:30], "little") & 0x3FFF,
-        )
-    return None
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """The size in the first start-of-frame marker (SOF0..SOF15 but DHT, JPG and DAC)."""
-    at = 2
-    while at + 9 < len(data):
-        if data[at] != 0xFF:
-            return None
-        marker = data[at + 1]
-        if marker == 0xFF:  # fill byte
-            at += 1
-            continue
-        length = int.from_bytes(data[at + 2 : at + 4], "big")
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            return int.from_bytes(data[at + 7 : at + 9], "big"), int.from_bytes(
-                data[at + 5 : at + 7], "big"
-            )
-        at += 2 + length
-    return None
-
-
-def decode_image(data: bytes, name: str, max_pixels: int | None = None) -> np.ndarray:
+def decode_image(data: bytes, name: str, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
     """A file's bytes as a BGR uint8 image, upright: the one decoding function of the command
     line (:func:`read_image`) and the app.
 
     The EXIF orientation is applied (phone photos come out upright); grey, 16-bit and BGRA files
-    convert (:func:`to_bgr8`). ``max_pixels`` refuses a picture whose header declares more
-    pixels, before decoding it. Anything else is a :class:`UserError` naming ``name``.
+    convert (:func:`to_bgr8`). ``max_pixels`` (default :data:`MAX_PIXELS`; ``None``: OpenCV's own
+    limit only) refuses a picture whose header declares more pixels, before decoding it.
+    Anything else is a :class:`UserError` naming ``name``.
     """
     if len(data) == 0:
         raise UserError(f"{name} is empty (0 bytes); pass a PNG or JPEG picture")
-    size = image_size(data)
-    if max_pixels is not None and size is not None and size[0] * size[1] > max_pixels:
-        raise UserError(
-            f"{name} is {size[0]}x{size[1]} pixels, more than {max_pixels / 1e6:.0f} megapixels; "
-            "pass a smaller picture"
-        )
+    header = image_header(data, name)
+    if max_pixels is not None and header is not None:
+        check_pixels(name, header.width, header.height, max_pixels)
     buffer = np.frombuffer(data, np.uint8)
     # any flag but IMREAD_UNCHANGED applies the EXIF orientation; these keep depth and grey
-    with native_stderr_silenced():
-        image = cv2.imdecode(buffer, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+    try:
+        with native_stderr_silenced():
+            image = cv2.imdecode(buffer, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+    except cv2.error:  # OpenCV's own limits (a header declaring 60000 x 60000), out of memory
+        raise UserError(
+            f"cannot read {name}: its header declares a picture too large to decode (or it is "
+            "damaged); pass a smaller picture"
+        ) from None
     if image is None:
         raise UserError(f"cannot read {name}: not a picture, or damaged; pass a PNG or JPEG")
-    if max_pixels is not None and image.shape[0] * image.shape[1] > max_pixels:
-        raise UserError(
-            f"{name} has more than {max_pixels / 1e6:.0f} megapixels; pass a smaller one"
-        )
+    if max_pixels is not None:
+        check_pixels(name, image.shape[1], image.shape[0], max_pixels)
     if data[:2] == b"\xff\xd8" and JPEG_END not in data[-64:]:
         raise UserError(f"{name} is a truncated JPEG (no end marker); download or copy it again")
     return to_bgr8(image)
 
 
-def read_image(path: str | Path, max_pixels: int | None = None) -> np.ndarray:
+def check_pixels(name: str, width: int, height: int, max_pixels: int) -> None:
+    """A :class:`UserError` when a ``width`` x ``height`` picture has over ``max_pixels``."""
+    if width * height > max_pixels:
+        raise UserError(
+            f"{name} is {width}x{height} pixels, more than {max_pixels / 1e6:.0f} megapixels; "
+            "pass a smaller picture"
+        )
+
+
+def read_image(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
     """Read an image file as upright BGR uint8 (see :func:`decode_image`)."""
     path = check_readable(Path(path))
     return decode_image(path.read_bytes(), str(path), max_pixels)

@@ -23,7 +23,7 @@ from maskrcnn_tutorial.io.files import (
     target,
     temp_beside,
 )
-from maskrcnn_tutorial.io.images import image_format, read_image, to_bgr8
+from maskrcnn_tutorial.io.images import decode_image, image_format, image_header, to_bgr8
 from maskrcnn_tutorial.io.quiet import native_stderr_silenced
 
 FOURCC = {".avi": "MJPG", ".mp4": "mp4v", ".mkv": "MJPG"}
@@ -42,6 +42,10 @@ class FrameSource:
     fps: float
     frame_count: int
     _frames: Callable[[], Iterator[np.ndarray]] = field(repr=False)
+    notes: list[str] = field(default_factory=list)
+    """What the user should know about the frames read: an animation of which only the first
+    frame is used, a video that ended before the count its header gave (added when reading
+    stops there)."""
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return self._frames()
@@ -52,9 +56,17 @@ class FrameSource:
 
 
 def image_source(path: str | Path) -> FrameSource:
-    """A one-frame source for an image file."""
-    image = read_image(path)
-    return FrameSource(str(path), "image", 0.0, 1, lambda: iter([image]))
+    """A one-frame source for an image file (an animation's first frame, with a note)."""
+    path = check_readable(Path(path))
+    data = path.read_bytes()
+    image = decode_image(data, str(path))
+    header = image_header(data, str(path))
+    notes = []
+    if header is not None and header.frames > 1:
+        notes.append(
+            f"{path} has {header.frames} frames (an animation); only the first is segmented"
+        )
+    return FrameSource(str(path), "image", 0.0, 1, lambda: iter([image]), notes)
 
 
 def capture_source(target: str | int, kind: str, opener: Callable | None = None) -> FrameSource:
@@ -80,19 +92,26 @@ def capture_source(target: str | int, kind: str, opener: Callable | None = None)
         raise UserError(unreadable if kind == "video" else f"camera {target} gives no frames")
 
     def frames() -> Iterator[np.ndarray]:
-        frame = first
+        frame, read = first, 0
         try:
             while frame is not None:
                 yield to_bgr8(frame)
+                read += 1
                 with native_stderr_silenced():
                     ok, frame = capture.read()
                 frame = frame if ok else None
         finally:
             capture.release()
+        if read < count:  # the end came before the count the container declares
+            source.notes.append(
+                f"{target} stopped at frame {read} of the {count} its header declares (damaged "
+                "or cut short); the rest was not read"
+            )
 
-    return FrameSource(
+    source = FrameSource(
         str(target), kind, float(fps), max(count, 1) if kind == "video" else 0, frames
     )
+    return source
 
 
 def open_source(path: str | Path | None = None, webcam: int | None = None) -> FrameSource:

@@ -16,7 +16,7 @@ import numpy as np
 from maskrcnn_tutorial.boxes import box_slices, exclusive
 from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.io.images import to_bgr8
-from maskrcnn_tutorial.postprocess import Detections
+from maskrcnn_tutorial.postprocess import Detections, check_threshold
 
 Color = tuple[int, int, int]
 
@@ -35,13 +35,36 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 def detection_colors(dets: Detections, mode: str = "class") -> list[Color]:
     """One color per detection: by class id (``class``) or by position (``instance``)."""
     if mode not in COLOR_MODES:
-        raise ValueError(f"color mode must be one of {COLOR_MODES}, got {mode!r}")
+        raise UserError(f"color mode must be one of {', '.join(COLOR_MODES)}, got {mode!r}")
     keys = dets.class_ids if mode == "class" else range(len(dets))
     return [PALETTE[int(k) % len(PALETTE)] for k in keys]
 
 
 def _colors(dets: Detections, colors: Sequence[Color] | str) -> Sequence[Color]:
-    return detection_colors(dets, colors) if isinstance(colors, str) else colors
+    """A color mode's palette, or a given color list checked where it enters: one BGR color
+    (three numbers from 0 to 255) per detection, else a :class:`UserError` saying so."""
+    if isinstance(colors, str):
+        return detection_colors(dets, colors)
+    palette = []
+    for color in colors:
+        try:
+            values = np.asarray(color, np.float64)
+        except (TypeError, ValueError):
+            values = np.zeros(0)
+        if values.shape != (3,) or not (np.isfinite(values).all() and 0 <= values.min()):
+            values = np.zeros(0)
+        if values.size != 3 or values.max() > 255:
+            raise UserError(
+                f"color {color!r} is not a BGR color; give three numbers from 0 to 255, "
+                "e.g. (255, 0, 0) for blue"
+            )
+        palette.append((int(values[0]), int(values[1]), int(values[2])))
+    if len(palette) != len(dets):
+        raise UserError(
+            f"{len(palette)} colors for {len(dets)} detections; give one color per detection, "
+            f"or a color mode: {', '.join(COLOR_MODES)}"
+        )
+    return palette
 
 
 def canvas(image: np.ndarray, dets: Detections) -> np.ndarray:
@@ -61,6 +84,7 @@ def draw_masks(
     image: np.ndarray, dets: Detections, colors: Sequence[Color] | str = "class", alpha: float = 0.5
 ) -> np.ndarray:
     """Blend each mask's color into the image: ``alpha * color + (1 - alpha) * pixel``."""
+    check_threshold("alpha", alpha)
     out = canvas(image, dets)
     for box, mask, color in zip(dets.boxes, dets.box_masks, _colors(dets, colors), strict=True):
         roi = out[box_slices(box)]
@@ -357,6 +381,7 @@ def annotate(
     An image whose long side is below ``min_side`` is drawn upscaled by a whole factor (see
     :func:`upscale_factor`) so the tags stay legible; ``min_side=0`` keeps the size.
     """
+    check_threshold("alpha", alpha)
     palette = _colors(dets, colors)
     factor = upscale_factor(image.shape, min_side) if min_side else 1
     out = upscale(canvas(image, dets), factor)

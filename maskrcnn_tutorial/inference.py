@@ -18,6 +18,7 @@ import numpy as np
 from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.graph import names
 from maskrcnn_tutorial.graph.net import read_net
+from maskrcnn_tutorial.io.images import check_image
 
 if TYPE_CHECKING:
     from maskrcnn_tutorial.graph.split import SplitNet
@@ -61,6 +62,32 @@ class RawOutputs:
     """Rows of ``detection_out_final`` whose masks were computed; ``None``: all of them."""
     features: np.ndarray | None = None
 
+    def __post_init__(self) -> None:
+        """Check the tensors where they enter (a hand-built or loaded ``RawOutputs`` too): a
+        :class:`UserError` names what does not fit, instead of a traceback deep in
+        post-processing."""
+        final = np.asarray(self.detection_out_final)
+        masks = np.asarray(self.detection_masks)
+        if final.ndim == 0 or final.shape[-1] != 7:
+            raise UserError(
+                f"RawOutputs: detection_out_final must end in 7 columns [batch, class_id, "
+                f"score, x1, y1, x2, y2], got shape {final.shape}"
+            )
+        if not np.isfinite(final).all():
+            raise UserError("RawOutputs: detection_out_final holds NaN or infinite values")
+        rows = final.size // 7
+        if masks.ndim != 4 or masks.shape[0] != rows:
+            raise UserError(
+                f"RawOutputs: detection_masks must be [N, classes, height, width] with one "
+                f"row per detection ({rows}), got shape {masks.shape}"
+            )
+        shape = tuple(self.image_shape)
+        if len(shape) != 2 or not all(isinstance(v, int | np.integer) and v >= 1 for v in shape):
+            raise UserError(
+                f"RawOutputs: image_shape must be (height, width) in whole pixels, got {shape}"
+            )
+        self.image_shape = (int(shape[0]), int(shape[1]))
+
     def as_arrays(self) -> dict[str, np.ndarray]:
         """The three tensors under their layer names (the ``--raw`` .npz layout)."""
         return {name: getattr(self, name) for name in OUTPUT_NAMES}
@@ -71,6 +98,10 @@ InputSize = str | int | tuple[int, int] | None
 (height, width), the text form ``WxH`` (width first, as sizes are written)."""
 
 INPUT_SIZE_CHOICES = "native, asis, N (smaller side N pixels) or WxH"
+#: Longest side of the network's input, in pixels (also the largest ``--input-size``): a frame
+#: sized past it (``N`` on a long, thin picture, ``asis`` on a large photo) is scaled down, its
+#: aspect kept, so no picture can make the blob (and the network's memory) grow without bound.
+MAX_BLOB_SIDE = 4096
 
 
 def parse_input_size(value: InputSize) -> InputSize:
@@ -97,9 +128,10 @@ def parse_input_size(value: InputSize) -> InputSize:
         except ValueError:
             raise UserError(f"input size {value!r} is not one of: {INPUT_SIZE_CHOICES}") from None
     sizes = value if isinstance(value, tuple) else (value,)
-    if len(sizes) not in (1, 2) or not all(32 <= int(v) <= 4096 for v in sizes):
+    if len(sizes) not in (1, 2) or not all(32 <= int(v) <= MAX_BLOB_SIDE for v in sizes):
         raise UserError(
-            f"input size {given!r} must be {INPUT_SIZE_CHOICES}, with sides from 32 to 4096"
+            f"input size {given!r} must be {INPUT_SIZE_CHOICES}, "
+            f"with sides from 32 to {MAX_BLOB_SIDE}"
         )
     return tuple(int(v) for v in sizes) if isinstance(value, tuple) else int(value)
 
@@ -120,18 +152,26 @@ def blob_hw(
     """(height, width) the frame is resized to for ``input_size``; ``None`` keeps it as it is.
 
     ``native_hw`` is the model's own size (``ModelSpec.input_hw``), used when ``input_size`` is
-    ``None``.
+    ``None``. Whatever the choice, the result's longer side is at most :data:`MAX_BLOB_SIDE`
+    (the aspect kept): ``--input-size 256`` on a 4 x 2000 picture gives 8 x 4096, not
+    256 x 128000; every entry point (command line, app, API) sizes its blob here.
     """
     size = parse_input_size(input_size)
-    if size is None:
-        return native_hw
-    if size == "asis":
-        return None
-    if isinstance(size, tuple):
-        return size
     height, width = image_shape[:2]
-    scale = size / min(height, width)
-    return max(1, round(height * scale)), max(1, round(width * scale))
+    if size is None:
+        size_hw = native_hw
+    elif size == "asis":
+        size_hw = None
+    elif isinstance(size, tuple):
+        size_hw = size
+    else:
+        scale = size / min(height, width)
+        size_hw = max(1, round(height * scale)), max(1, round(width * scale))
+    high, wide = size_hw or (height, width)
+    if max(high, wide) <= MAX_BLOB_SIDE:
+        return size_hw
+    scale = MAX_BLOB_SIDE / max(high, wide)
+    return max(1, round(high * scale)), max(1, round(wide * scale))
 
 
 def make_blob(image: np.ndarray, size_hw: tuple[int, int] | None = None) -> np.ndarray:
@@ -206,6 +246,7 @@ class Model:
 
     def blob(self, image: np.ndarray) -> np.ndarray:
         """The network's input for ``image``, sized as :attr:`input_size` says."""
+        image = check_image(image)
         return make_blob(image, blob_hw(image.shape, self.input_size, self.spec.input_hw))
 
     @property
@@ -248,6 +289,7 @@ class Model:
                 f"model {self.name!r} has no layer {unknown[0]!r}; "
                 "pick a name from anatomy.TAPS or model.net.getLayerNames()"
             )
+        image = check_image(image)
         extra = [name for name in dict.fromkeys(taps) if name not in OUTPUT_NAMES]
         split = self.split if mask_branch == "kept" else None
         blob = self.blob(image)
@@ -285,7 +327,17 @@ class Model:
         from maskrcnn_tutorial.graph.split import box_rows
 
         if raw.features is None:
-            raise ValueError("box_masks needs the feature map: run forward(mask_branch='kept')")
+            raise UserError("box_masks needs the feature map: run forward(mask_branch='kept')")
+        try:
+            boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+        except (TypeError, ValueError):
+            raise UserError(
+                "box_masks: boxes must be K rows of 4 pixel coordinates [left, top, right, bottom]"
+            ) from None
+        if not np.isfinite(boxes).all():  # OpenCV's crop crashes the process on NaN
+            raise UserError("box_masks: a box coordinate is NaN or infinite; pass finite pixels")
+        if len(boxes) == 0:
+            raise UserError("box_masks: no boxes given; pass [left, top, right, bottom] rows")
         return self.split.masks(raw.features, box_rows(boxes, raw.image_shape))
 
     def layer_profile(self) -> list[tuple[str, str, float]]:

@@ -180,7 +180,7 @@ class Detections:
 
 def check_threshold(name: str, value: float) -> float:
     """``value`` if it lies in [0, 1], else a :class:`UserError` naming ``name``."""
-    if not 0.0 <= value <= 1.0 or value != value:
+    if not isinstance(value, int | float | np.number) or not 0.0 <= value <= 1.0:  # nan too
         raise UserError(f"{name} must be between 0 and 1, got {value}")
     return float(value)
 

@@ -48,8 +48,35 @@ def test_class_and_instance_colors():
     by_instance = draw.detection_colors(same_class, "instance")
     assert by_class[0] == by_class[1]
     assert by_instance[0] != by_instance[1]
-    with pytest.raises(ValueError):
+    with pytest.raises(UserError, match="color mode must be one of class, instance"):
         draw.detection_colors(same_class, "rainbow")
+
+
+#: Drawing arguments checked where they enter (issue 20): one UserError in words each.
+BAD_DRAWING = {
+    "alpha 5": ({"alpha": 5}, "alpha must be between 0 and 1, got 5"),
+    "alpha nan": ({"alpha": float("nan")}, "alpha must be between 0 and 1"),
+    "too few colors": ({"colors": [(0, 0, 255)]}, "1 colors for 2 detections"),
+    "color of 2": ({"colors": [(0, 0), (0, 0)]}, "is not a BGR color"),
+    "color over 255": ({"colors": [(0, 0, 300), (0, 0, 0)]}, "three numbers from 0 to 255"),
+    "color nan": ({"colors": [(0, 0, float("nan")), (0, 0, 0)]}, "is not a BGR color"),
+    "color word": ({"colors": ["red", "blue"]}, "is not a BGR color"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_DRAWING))
+@pytest.mark.parametrize("function", [draw.annotate, draw.draw_masks])
+def test_bad_drawing_arguments_are_named(dets, grey_image, function, case):
+    options, words = BAD_DRAWING[case]
+    with pytest.raises(UserError, match=words):
+        function(grey_image, dets, **options)
+
+
+def test_a_color_list_is_drawn_as_given(dets, grey_image):
+    out = draw.draw_masks(grey_image, dets, colors=[(0, 0, 255), (255, 0, 0)], alpha=1.0)
+    assert dets.masks.any(axis=0).sum() > 0
+    drawn = out[dets.masks.any(axis=0)]
+    assert {tuple(p) for p in drawn} <= {(0, 0, 255), (255, 0, 0)}
 
 
 def test_contours_follow_the_mask_edge(dets, grey_image):

@@ -215,12 +215,13 @@ class BoxProbe(Explorer):
             options=[(label_of(self.labels, c), c) for c in range(num_classes)],
             description="class",
         )
+        # a box is at least 2 px wide and high, or the whole side of a picture 1 px thin
         self.left, self.top = (
-            widgets.IntSlider(0, 0, size - 2, description=name, continuous_update=False)
+            widgets.IntSlider(0, 0, max(0, size - 2), description=name, continuous_update=False)
             for name, size in (("left", width), ("top", height))
         )
         self.width, self.height = (
-            widgets.IntSlider(size, 2, size, description=name, continuous_update=False)
+            widgets.IntSlider(size, min(2, size), size, description=name, continuous_update=False)
             for name, size in (("width", width), ("height", height))
         )
         self.mask_threshold = slider("mask threshold", DEFAULT_MASK_THRESHOLD)

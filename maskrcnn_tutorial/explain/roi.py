@@ -19,6 +19,8 @@ from typing import Literal
 
 import numpy as np
 
+from maskrcnn_tutorial.errors import UserError
+
 #: How :func:`bilinear` treats samples near or past the border of the feature map.
 Border = Literal["zero", "clamp"]
 
@@ -60,11 +62,32 @@ def crop_points(box: np.ndarray, size: int, height: int, width: int) -> tuple[np
     return (y1 + steps * (y2 - y1)) * (height - 1), (x1 + steps * (x2 - x1)) * (width - 1)
 
 
+def _check(
+    features: np.ndarray, box: np.ndarray, size: int, least: int, samples: int = 1
+) -> tuple[float, float, float, float]:
+    """The box's four corners, after checking the arguments of a crop: a :class:`UserError`
+    names a feature map that is not (C, H, W), a box that is not 4 finite numbers, a ``size``
+    below ``least`` or ``samples`` below 1."""
+    if np.ndim(features) != 3 or 0 in np.shape(features):
+        raise UserError(f"features must be a (C, H, W) feature map, got shape {np.shape(features)}")
+    corners = np.asarray(box, np.float64).ravel()
+    if corners.shape != (4,) or not np.isfinite(corners).all():
+        raise UserError(
+            f"box must be 4 finite normalised corners [x1, y1, x2, y2], got {np.asarray(box)}"
+        )
+    for name, value, low in (("size", size, least), ("samples", samples, 1)):
+        if not isinstance(value, int | np.integer) or value < low:
+            raise UserError(f"{name} must be a whole number of at least {low}, got {value!r}")
+    x1, y1, x2, y2 = (float(v) for v in corners)
+    return x1, y1, x2, y2
+
+
 def crop_and_resize(features: np.ndarray, box: np.ndarray, size: int = 14) -> np.ndarray:
     """TF ``CropAndResize`` of one normalised box ``[x1, y1, x2, y2]``: (C, size, size).
 
     One bilinear sample at each of :func:`crop_points`; samples outside the map give 0.
     """
+    _check(features, box, size, least=2)  # a sample on each edge: 2 at least
     _, height, width = features.shape
     ys, xs = crop_points(box, size, height, width)
     return bilinear(features, *np.meshgrid(ys, xs, indexing="ij"), border="zero")
@@ -79,8 +102,8 @@ def roi_align(features: np.ndarray, box: np.ndarray, size: int = 7, samples: int
     do (``border="clamp"`` of :func:`bilinear`): a box reaching the picture's edge reads the
     edge cells, it does not fade to black.
     """
+    x1, y1, x2, y2 = _check(features, box, size, least=1, samples=samples)
     _, height, width = features.shape
-    x1, y1, x2, y2 = (float(v) for v in box)
     n = size * samples
     offsets = (np.arange(n) + 0.5) / n
     ys = (y1 + offsets * (y2 - y1)) * height - 0.5

@@ -29,7 +29,7 @@ _staged: ContextVar[list[tuple[Path, Path]] | None] = ContextVar("staged", defau
 def check_readable(path: Path, kind: str = "an image or video file") -> Path:
     """``path`` if it is an existing, non-empty file, else a :class:`UserError` that asks for
     ``kind`` instead."""
-    if len(path.name.encode()) > NAME_MAX:
+    if len(os.fsencode(path.name)) > NAME_MAX:
         raise UserError(f"{path} does not exist (its name is over {NAME_MAX} bytes)")
     if not path.exists():
         raise UserError(f"{path} does not exist; check the path")
@@ -40,6 +40,34 @@ def check_readable(path: Path, kind: str = "an image or video file") -> Path:
     if path.stat().st_size == 0:
         raise UserError(f"{path} is empty (0 bytes); pass {kind} that is not empty")
     return path
+
+
+#: Paths that name one of the process's own open files rather than a file of their own.
+_STREAM = re.compile(
+    r"^/(?:dev/(?P<std>stdin|stdout|stderr)|dev/fd/(?P<fd>\d+)"
+    r"|proc/(?:self|thread-self|\d+)(?:/task/\d+)?/fd/(?P<pfd>\d+))$"
+)
+
+
+def process_stream(path: str | Path) -> str | None:
+    """``"stdout"``, ``"stderr"``, ``"file descriptor N"``... when ``path`` (or a symbolic link on
+    the way to its target) is ``/dev/stdout``, ``/dev/fd/N`` or ``/proc/self/fd/N``, else None.
+
+    Such a path names a file the process already has open: ``--json /dev/stdout >> run.log``
+    resolves to ``run.log``, which an atomic rename would replace, losing what it held.
+    """
+    current = os.path.abspath(path)
+    for _ in range(40):  # a link loop ends here; the OS refuses the path anyway
+        match = _STREAM.match(current.replace(os.sep, "/"))
+        if match:
+            if match["std"]:
+                return match["std"]
+            number = int(match["fd"] or match["pfd"])
+            return {0: "stdin", 1: "stdout", 2: "stderr"}.get(number, f"file descriptor {number}")
+        if not os.path.islink(current):
+            return None
+        current = os.path.normpath(os.path.join(os.path.dirname(current), os.readlink(current)))
+    return None
 
 
 def _kind(mode: int) -> str:
@@ -66,8 +94,14 @@ def check_writable(path: str | Path) -> Path:
     :class:`UserError`. An existing device, FIFO or socket is refused: it would be replaced."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
-    if len(path.name.encode()) > NAME_MAX:
+    if len(os.fsencode(path.name)) > NAME_MAX:
         raise UserError(f"cannot write {path}: the file name is over {NAME_MAX} bytes")
+    stream = process_stream(path)
+    if stream is not None:
+        raise UserError(
+            f"output {path} is this command's {stream} (where its report goes; an atomic "
+            "rename would replace the file behind it); give a file path"
+        )
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -133,7 +167,8 @@ def temp_beside(path: Path, suffix: str = ".part") -> Path:
     umask, so the file renamed into place has the permissions any other new file would have.
     """
     tag = f".{os.getpid()}-{uuid.uuid4().hex[:12]}{suffix}"
-    stem = path.name.encode()[: NAME_MAX - 1 - len(tag.encode())].decode(errors="ignore")
+    # os.fsencode/fsdecode: names with bytes that are not UTF-8 round-trip (surrogateescape)
+    stem = os.fsdecode(os.fsencode(path.name)[: NAME_MAX - 1 - len(tag.encode())])
     temp = path.parent / f".{stem}{tag}"
     temp.touch(exist_ok=False)
     return temp

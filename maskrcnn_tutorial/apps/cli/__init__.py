@@ -25,6 +25,7 @@ from maskrcnn_tutorial.apps.cli.args import (
     unit_interval,
 )
 from maskrcnn_tutorial.apps.cli.commands import (
+    announced_after,
     cmd_app,
     cmd_doctor,
     cmd_evaluate,
@@ -188,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "segment" and (args.input is None) == (args.webcam is None):
             raise UserError("give either an INPUT file or --webcam N; see 'segment --help'")
-        with signals_interrupt(), staged():
+        with signals_interrupt(), announced_after(), staged():
             status = args.func(args)
         sys.stdout.flush()
         return status

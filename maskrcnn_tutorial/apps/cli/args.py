@@ -8,9 +8,6 @@ from typing import Any
 
 from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.inference import InputSize, parse_input_size
-from maskrcnn_tutorial.postprocess import (
-    check_threshold,
-)
 
 #: Highest camera number accepted (OpenCV reads larger numbers as a backend and crashes on some).
 MAX_CAMERA = 99
@@ -54,14 +51,8 @@ def float_range(low: float, high: float) -> Callable[[str], float]:
     return _number_range(float, "number", low, high)
 
 
-def unit_interval(text: str) -> float:
-    """argparse type for a threshold in [0, 1]."""
-    try:
-        return check_threshold("threshold", float(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    except UserError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+#: argparse type for a value in [0, 1] (a threshold, ``--alpha``): errors name the option.
+unit_interval = float_range(0.0, 1.0)
 
 
 def input_size(text: str) -> InputSize:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 from maskrcnn_tutorial import models
@@ -18,6 +21,33 @@ from maskrcnn_tutorial.io.results import format_detections, frame_record, write_
 def note(message: str) -> None:
     """A one-line notice on stderr."""
     print(message, file=sys.stderr)
+
+
+_written: ContextVar[list[str] | None] = ContextVar("written", default=None)
+
+
+@contextlib.contextmanager
+def announced_after() -> Iterator[None]:
+    """Hold back the lines of :func:`announce` until the block ends without an error: the
+    outputs of a command land together at the end of :func:`.files.staged`, so a line saying
+    one was written is printed only once all of them are."""
+    lines: list[str] = []
+    token = _written.set(lines)
+    try:
+        yield
+    finally:
+        _written.reset(token)
+    for line in lines:
+        print(line)
+
+
+def announce(line: str) -> None:
+    """Say that an output was written: now, or at the end of :func:`announced_after`."""
+    pending = _written.get()
+    if pending is None:
+        print(line)
+    else:
+        pending.append(line)
 
 
 # --- models and fetch -------------------------------------------------------------------------
@@ -113,6 +143,8 @@ def segment_image(model, source, args: argparse.Namespace, options: dict) -> int
     from maskrcnn_tutorial.pipeline import segment
 
     image = next(iter(source))
+    for line in source.notes:
+        note(f"note: {line}")
     result = segment(model, image, **options)
     dets = result.detections
     print(
@@ -122,12 +154,13 @@ def segment_image(model, source, args: argparse.Namespace, options: dict) -> int
     for line in format_detections(dets):
         print(line)
     if args.out:
-        print(f"annotated image: {write_image(args.out, result.annotated)}")
+        announce(f"annotated image: {write_image(args.out, result.annotated)}")
     if args.json:
-        write_json(args.json, frame_record(model.name, source.name, dets, result.timing_ms))
-        print(f"detections: {args.json}")
+        record = frame_record(model.name, source.name, dets, result.timing_ms)
+        write_json(args.json, {**record, "notes": source.notes} if source.notes else record)
+        announce(f"detections: {args.json}")
     if args.raw:
-        print(f"raw outputs: {write_raw(args.raw, result.raw)}")
+        announce(f"raw outputs: {write_raw(args.raw, result.raw)}")
     return 0
 
 
@@ -156,10 +189,12 @@ def segment_video(model, source, args: argparse.Namespace, options: dict) -> int
             writer.discard()
         raise
     elapsed = time.perf_counter() - start
+    for line in source.notes:  # a video that ended early says so
+        note(f"warning: {line}")
     fps = len(records) / elapsed if elapsed > 0 else 0.0
     print(f"{source.name}: {len(records)} frames in {elapsed:.1f} s ({fps:.1f} frames per second)")
     if writer is not None:
-        print(f"annotated video: {writer.close()}")
+        announce(f"annotated video: {writer.close()}")
     if args.json:
         payload = {
             "model": model.name,
@@ -167,8 +202,10 @@ def segment_video(model, source, args: argparse.Namespace, options: dict) -> int
             "fps": round(fps, 2),
             "frames": records,
         }
+        if source.notes:
+            payload["notes"] = source.notes
         write_json(args.json, payload)
-        print(f"detections: {args.json}")
+        announce(f"detections: {args.json}")
     return 0
 
 
@@ -183,10 +220,10 @@ def cmd_scene(args: argparse.Namespace) -> int:
     check_out_format(args.out, video=False)
     scene = make_scene(args.seed)
     write_image(args.out, scene.image)
-    print(f"scene {args.seed}: {len(scene.class_ids)} objects -> {args.out}")
+    announce(f"scene {args.seed}: {len(scene.class_ids)} objects -> {args.out}")
     if args.truth:
         write_json(args.truth, scene_truth(scene))
-        print(f"ground truth: {args.truth}")
+        announce(f"ground truth: {args.truth}")
     return 0
 
 

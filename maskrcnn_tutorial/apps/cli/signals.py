@@ -46,9 +46,21 @@ def signals_interrupt() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+def _printable(text: str, stream) -> str:
+    """``text`` with what ``stream`` cannot encode as ``\\x`` escapes: a name's bytes that are
+    not UTF-8 (held as surrogates) show as the bytes they were, ``ok\\xffname.png``."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        raw = text.encode(encoding, "surrogateescape")
+    except UnicodeEncodeError:
+        raw = text.encode(encoding, "backslashreplace")
+    return raw.decode(encoding, "backslashreplace")
+
+
 class PipeSafeStdout:
     """stdout that stops writing, quietly, once the reader has gone (``| head -1``); the
-    command carries on and writes its files."""
+    command carries on and writes its files. A file name that is not UTF-8 is printed with
+    ``\\x`` escapes (as on stderr) instead of failing."""
 
     def __init__(self, stream) -> None:
         self.stream, self.closed_pipe = stream, False
@@ -56,7 +68,10 @@ class PipeSafeStdout:
     def write(self, text: str) -> int:
         if not self.closed_pipe:
             try:
-                return self.stream.write(text)
+                try:
+                    return self.stream.write(text)
+                except UnicodeEncodeError:  # a file name with bytes that are not UTF-8
+                    return self.stream.write(_printable(text, self.stream))
             except BrokenPipeError:
                 self._close()
         return len(text)

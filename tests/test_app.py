@@ -189,3 +189,48 @@ def test_the_box_probe_asks_the_mask_head_without_a_forward_pass(app, model):
     assert probe.view.value != before and model.calls == calls
     app.show_sample(1)
     assert app.probe is not probe and app.probe_area.children == (app.probe.widget,)
+
+
+def pgm_declaring(width: int, height: int) -> bytes:
+    return f"P5\n{width} {height}\n255\n".encode() + bytes(100)
+
+
+#: Hostile uploads (issue 20): each is either shown or one red line naming the file, never a
+#: traceback in the page; ``None`` expects the picture shown.
+HOSTILE_UPLOADS = {
+    "1 px wide": (png(np.full((300, 1, 3), 90, np.uint8)), None),
+    "1 px high": (png(np.full((1, 300, 3), 90, np.uint8)), None),
+    "1 x 1": (png(np.full((1, 1, 3), 90, np.uint8)), None),
+    "16-bit grey": (png(np.full((200, 300), 40000, np.uint16)), None),
+    "PGM declaring 60000 x 60000": (pgm_declaring(60000, 60000), "declares more than"),
+    "PGM declaring 9000 x 9000": (pgm_declaring(9000, 9000), "more than 40 megapixels"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_UPLOADS))
+def test_hostile_uploads_are_shown_or_one_red_line(app, model, case):
+    content, words = HOSTILE_UPLOADS[case]
+    app.upload.value = (upload_entry("up.img", content),)
+    assert "Traceback" not in app.status.value and not app.errors.outputs
+    if words is None:
+        assert model.calls == 2 and app.image_name == "up.img", app.status.value
+        height, width = app.probe.image.shape[:2]
+        left, top, right, bottom = app.probe.box  # at the first detection, inside the picture
+        assert 0 <= left <= right < width and 0 <= top <= bottom < height
+        app.probe.start.value = -1  # and it covers the whole picture, however thin
+        assert app.probe.box == (0, 0, width - 1, height - 1)
+    else:
+        assert "app-error" in app.status.value and words in app.status.value
+        assert "up.img" in app.status.value and model.calls == 1
+
+
+def test_a_thin_upload_with_a_large_input_size_keeps_the_blob_bounded():
+    from maskrcnn_tutorial import models
+    from maskrcnn_tutorial.inference import MAX_BLOB_SIDE
+
+    model = models.load_model("shapes", input_size=800)  # as the README suggests for coco
+    shown = classroom.build_app(model)
+    shown.upload.value = (upload_entry("thin.png", png(np.full((3, 1024, 3), 90, np.uint8))),)
+    assert shown.image_name == "thin.png", shown.status.value
+    # 800 on the short side would be 273067 x 800 (5.7 GB of kernel memory); bounded instead
+    assert shown.raw.blob_shape == (1, 3, 12, MAX_BLOB_SIDE)

@@ -33,7 +33,7 @@ from maskrcnn_tutorial.apps.explorers import (
 from maskrcnn_tutorial.apps.server import INPUT_SIZE_ENV, MASK_BRANCH_ENV, MODEL_ENV
 from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.inference import RawOutputs
-from maskrcnn_tutorial.io.images import decode_image
+from maskrcnn_tutorial.io.images import MAX_PIXELS, decode_image
 from maskrcnn_tutorial.synthetic import samples
 
 #: Uploaded pictures larger than this (longest side, pixels) are scaled down first.
@@ -46,9 +46,6 @@ FIRST_STEP = (
 
 #: Largest upload accepted, in bytes.
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-#: Largest upload accepted, in pixels (as its header declares them, checked before decoding):
-#: a small PNG can declare 30000 x 30000 pixels and take gigabytes once decoded.
-MAX_PIXELS = 40_000_000
 
 
 class Segmenter(Protocol):
@@ -81,8 +78,8 @@ def decode_upload(content: bytes, name: str = "the upload") -> np.ndarray:
     """An uploaded file's bytes as an upright BGR uint8 image, scaled to :data:`MAX_SIDE`.
 
     The same decoding as the command line (:func:`.images.decode_image`), with two limits
-    first: :data:`MAX_UPLOAD_BYTES` and :data:`MAX_PIXELS` (read from the header, before
-    decoding). Anything that is not a picture is a :class:`UserError` shown in the app.
+    first: :data:`MAX_UPLOAD_BYTES` and :data:`.images.MAX_PIXELS` (read from the header,
+    before decoding). Anything that is not a picture is a :class:`UserError` shown in the app.
     """
     if len(content) > MAX_UPLOAD_BYTES:
         raise UserError(
@@ -188,10 +185,10 @@ class ClassroomApp:
         """
         try:
             image = decode_upload(bytes(content), name)
+            self.show(name, image)
         except UserError as exc:
             self.status.value = message(str(exc), error=True)
             return False
-        self.show(name, image)
         notice = samples.photo_notice(self.model.name)
         if notice:
             self.status.value += message(notice)

@@ -266,3 +266,22 @@ def test_segment_with_an_input_size_writes_the_picture(capsys, tmp_path, scene_f
     code, _, err = run(args, capsys)
     assert code == 0, err
     assert json.loads(out_json.read_text())["detections"]
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--steps", "1"]])
+def test_the_training_command_without_torch_says_how_to_install_it(args, tmp_path):
+    blocked = "import sys; sys.modules['torch'] = None; "  # as if torch were not installed
+    run_main = "from maskrcnn_tutorial.training.__main__ import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run(
+        [sys.executable, "-c", blocked + run_main, *args, "--workdir", str(tmp_path / "w")],
+        capture_output=True,
+        text=True,
+    )
+    assert "Traceback" not in done.stderr
+    if args == ["--help"]:
+        assert done.returncode == 0 and "--replace-shipped" in done.stdout
+    else:
+        assert_clean_error(
+            done.returncode, done.stderr, "needs PyTorch", "pip install -e '.[train]'"
+        )
+        assert not (tmp_path / "w").exists()

@@ -99,15 +99,33 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path):
         (["--from-checkpoint", "{tmp}/missing.pt"], "does not exist"),
         (["--workdir", "{tmp}/notes.txt"], "--workdir"),
         (["--workdir", "/dev/null"], "is not a folder"),
+        # issue 20: found before the first step, not after hours of training
+        (["--workdir", "/proc/no-such/w"], "cannot write in --workdir /proc/no-such/w"),
+        (["--out", "/proc/no-such/o"], "cannot write in --out /proc/no-such/o"),
+        (["--out", str(SHIPPED), "--out"], "is the shipped model's folder"),
+        (["--from-checkpoint", "{tmp}/notes.txt"], "is damaged or not a checkpoint"),
+        (["--from-checkpoint", "{tmp}/code.pt"], "holds Python objects besides tensors"),
+        (["--from-checkpoint", "{tmp}/narrow.pt"], "does not fit --mask-channels 96"),
     ],
 )
 def test_bad_arguments_give_one_error_line_and_status_2(tmp_path, capsys, args, message):
+    import pickle
+
+    import torch
+
     from maskrcnn_tutorial.training.__main__ import main
 
     (tmp_path / "notes.txt").write_text("not a GraphDef\n")
     (tmp_path / "empty.pb").touch()
+    # a pickle that would run a command when loaded without weights_only
+    (tmp_path / "code.pt").write_bytes(pickle.dumps({"model": Path.cwd, "step": 1}, protocol=2))
+    narrow = ShapesMaskRCNN(replace(Spec(), mask_channels=8)).state_dict()  # another head
+    torch.save({"model": narrow, "step": 1}, tmp_path / "narrow.pt")
+    if args[-1] == "--out":  # this case's --out is the one checked
+        args = args[:-1]
     out = tmp_path / "out"
-    argv = [a.format(tmp=tmp_path) for a in args] + ["--out", str(out)]
+    argv = [a.format(tmp=tmp_path) for a in args]
+    argv += [] if "--out" in argv else ["--out", str(out)]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
@@ -122,3 +140,36 @@ def test_an_output_folder_that_is_a_file_is_refused_before_training(tmp_path, ca
     assert main(["--steps", "1", "--out", str(taken), "--workdir", str(tmp_path / "w")]) == 2
     assert "--out" in capsys.readouterr().err and taken.read_bytes() == b"keep me"
     assert not (tmp_path / "w").exists()
+
+
+def test_a_failed_export_leaves_the_folder_as_it_was(tmp_path, capsys, monkeypatch):
+    import errno
+    import os
+
+    import torch
+
+    from maskrcnn_tutorial.training import export
+    from maskrcnn_tutorial.training.__main__ import EXPORTED, main
+
+    checkpoint = tmp_path / "checkpoint.pt"
+    torch.save({"model": ShapesMaskRCNN(Spec()).state_dict(), "step": 1}, checkpoint)
+    out = tmp_path / "model"
+    out.mkdir()
+    for name in EXPORTED:
+        (out / name).write_bytes(b"previous " + name.encode())
+
+    def full_disk(model, folder):
+        (folder / "parity.npz").write_bytes(b"trunc")  # what a full disk leaves half-written
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(export, "write_parity", full_disk)
+    assert main(["--from-checkpoint", str(checkpoint), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the disk is full" in err[0] and "nothing was replaced" in err[0]
+    assert sorted(p.name for p in out.iterdir()) == sorted(EXPORTED)  # no temporary left
+    for name in EXPORTED:
+        assert (out / name).read_bytes() == b"previous " + name.encode()
+    monkeypatch.undo()
+    assert main(["--from-checkpoint", str(checkpoint), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(EXPORTED)
+    assert all(not (out / n).read_bytes().startswith(b"previous") for n in EXPORTED)

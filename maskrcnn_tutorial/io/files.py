@@ -128,6 +128,27 @@ def check_writable(path: str | Path) -> Path:
     return path
 
 
+def check_writable_folder(folder: str | Path, what: str = "folder") -> Path:
+    """``folder`` if files can be created in it (probed with a temporary file; a folder still
+    to be made is probed in the nearest one above it that exists), else a :class:`UserError`
+    naming ``what`` (an option such as ``--out``). Nothing is left behind."""
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"{what} {folder}: {existing} is not a folder; choose a folder")
+    probe = None
+    try:
+        probe = temp_beside(existing / "probe")
+    except OSError as exc:
+        raise UserError(f"cannot write in {what} {folder}: {reason(exc)}") from None
+    finally:
+        if probe is not None:
+            probe.unlink(missing_ok=True)
+    return folder
+
+
 def check_outputs(
     outputs: Mapping[str, str | Path | None], inputs: Mapping[str, str | Path] | None = None
 ) -> None:

@@ -152,3 +152,126 @@ def test_with_input_size_shares_the_network_and_sizes_the_blob():
     assert model.forward(image).blob_shape == (1, 3, 256, 256)
     raw = bigger.forward(image)
     assert raw.blob_shape == (1, 3, 200, 600) and raw.image_shape == (100, 300)
+
+
+@pytest.mark.parametrize(
+    ("image_shape", "size", "expected"),
+    [
+        ((4, 2000), 4096, (4096, 8)),  # was 2048000 x 4096: OpenCV asked for 25 GB
+        ((4, 2000), 256, (4096, 8)),  # was 128000 x 256: 3.1 GB and 45 s
+        ((3, 1024), 800, (4096, 12)),  # the app at --input-size 800 (5.7 GB per page before)
+        ((6000, 8000), "asis", (4096, 3072)),  # a large photo taken as it is
+        ((6000, 8000), None, (4096, 3072)),  # coco's native: as it is
+        ((720, 1280), 800, (1422, 800)),  # within the bound: unchanged
+    ],
+)
+def test_the_blob_long_side_is_bounded_whatever_the_input_size(image_shape, size, expected):
+    dims = inference.blob_dims(image_shape, size)
+    assert dims == expected and max(dims) <= inference.MAX_BLOB_SIDE
+
+
+def test_a_thin_picture_runs_with_a_bounded_blob():
+    raw = load_model("shapes", input_size=4096).forward(np.full((4, 2000, 3), 90, np.uint8))
+    assert raw.blob_shape == (1, 3, 8, 4096) and raw.image_shape == (4, 2000)
+
+
+#: Python API misuse (issue 20): a UserError in words, never a crash or a silent wrong answer.
+BAD_IMAGES = {
+    "None": (None, "is None"),
+    "float 0..1": (np.full((32, 32, 3), 0.5, np.float32), "float32 values"),
+    "2 channels": (np.zeros((32, 32, 2), np.uint8), "shape (32, 32, 2)"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_IMAGES))
+def test_forward_names_what_is_wrong_with_the_image(case):
+    image, words = BAD_IMAGES[case]
+    with pytest.raises(UserError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        load_model("shapes").forward(image)
+
+
+def test_grey_and_bgra_pictures_run_as_bgr():
+    model, scene = load_model("shapes"), make_scene(1_000_123).image
+    expected = model.forward(cv2.cvtColor(cv2.cvtColor(scene, cv2.COLOR_BGR2GRAY), 8))
+    grey = model.forward(cv2.cvtColor(scene, cv2.COLOR_BGR2GRAY))
+    np.testing.assert_array_equal(grey.detection_out_final, expected.detection_out_final)
+    bgra = model.forward(cv2.cvtColor(scene, cv2.COLOR_BGR2BGRA))
+    np.testing.assert_array_equal(
+        bgra.detection_out_final, model.forward(scene).detection_out_final
+    )
+
+
+BAD_BOXES = {
+    "NaN": ([[0, 0, float("nan"), 10]], "NaN or infinite"),  # killed the process before
+    "infinite": ([[0, float("-inf"), 10, 10]], "NaN or infinite"),
+    "3 numbers": ([[0, 0, 10]], "rows of 4 pixel coordinates"),
+    "none": (np.zeros((0, 4)), "no boxes given"),
+    "words": ([["a", "b", "c", "d"]], "rows of 4 pixel coordinates"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_BOXES))
+def test_box_masks_checks_boxes_where_they_enter(case):
+    model = load_model("shapes")
+    raw = model.forward(make_scene(1_000_123).image, mask_branch="kept")
+    boxes, words = BAD_BOXES[case]
+    with pytest.raises(UserError, match=words):
+        model.box_masks(raw, boxes)
+    assert model.box_masks(raw, [[0, 0, 100, 100]]).shape[0] == 1  # still usable
+
+
+def raw_outputs(**changes):
+    fields = {
+        "detection_out_final": np.zeros((1, 1, 100, 7), np.float32),
+        "detection_masks": np.zeros((100, 3, 15, 15), np.float32),
+        "detection_out": np.zeros((1, 1, 100, 7), np.float32),
+        "blob_shape": (1, 3, 64, 64),
+        "image_shape": (64, 64),
+        "time_ms": 1.0,
+    }
+    return inference.RawOutputs(**{**fields, **changes})
+
+
+BAD_RAW = {
+    "6 columns": ({"detection_out_final": np.zeros((1, 1, 100, 6))}, "end in 7 columns"),
+    "NaN score": (
+        {"detection_out_final": np.full((1, 1, 100, 7), np.nan)},
+        "NaN or infinite",
+    ),
+    "masks 3-d": ({"detection_masks": np.zeros((100, 15, 15))}, "one row per detection"),
+    "masks for 50": ({"detection_masks": np.zeros((50, 3, 15, 15))}, "one row per detection"),
+    "image 3 numbers": ({"image_shape": (64, 64, 3)}, "image_shape must be"),
+    "image 0 high": ({"image_shape": (0, 64)}, "image_shape must be"),
+    "image floats": ({"image_shape": (64.5, 64)}, "image_shape must be"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_RAW))
+def test_raw_outputs_are_checked_where_they_enter(case):
+    changes, words = BAD_RAW[case]
+    with pytest.raises(UserError, match=words):
+        raw_outputs(**changes)
+    assert raw_outputs().image_shape == (64, 64)
+
+
+BAD_ROI = {
+    "size 1": (lambda roi, f, b: roi.crop_and_resize(f, b, size=1), "size must be"),
+    "size 0": (lambda roi, f, b: roi.roi_align(f, b, size=0), "size must be"),
+    "samples 0": (lambda roi, f, b: roi.roi_align(f, b, samples=0), "samples must be"),
+    "samples 1.5": (lambda roi, f, b: roi.roi_align(f, b, samples=1.5), "samples must be"),
+    "NaN box": (lambda roi, f, b: roi.roi_align(f, [0, 0, np.nan, 1]), "4 finite"),
+    "3-number box": (lambda roi, f, b: roi.crop_and_resize(f, [0, 0, 1]), "4 finite"),
+    "2-d features": (lambda roi, f, b: roi.roi_align(f[0], b), "(C, H, W)"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ROI))
+def test_roi_functions_name_their_bad_arguments(case):
+    from maskrcnn_tutorial.explain import roi
+
+    features = np.random.default_rng(0).random((2, 8, 8)).astype(np.float32)
+    box = np.array([0.1, 0.1, 0.9, 0.9])
+    call, words = BAD_ROI[case]
+    with pytest.raises(UserError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        call(roi, features, box)
+    assert not np.isnan(roi.roi_align(features, box, samples=1)).any()

@@ -4,6 +4,7 @@ half-written, one ``error:`` line, exit status 2, and every check before any wor
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 import stat
@@ -149,11 +150,13 @@ def test_when_one_output_fails_none_is_written(capsys, tmp_path, scene_file, mon
 
     monkeypatch.setattr(Path, "write_bytes", fail_npz)
     outputs = ["--out", tmp_path / "a.png", "--json", tmp_path / "a.json", "--raw"]
-    code, _, err = run(
+    code, stdout, err = run(
         ["segment", scene_file, "--model", "shapes", *outputs, tmp_path / "a.npz"], capsys
     )
     assert_clean_error(code, err, "a.npz", "disk is full")
     assert list(tmp_path.iterdir()) == []
+    # nothing was written, so stdout announces nothing as written (issue 20)
+    assert "annotated image" not in stdout and "detections:" not in stdout
 
 
 def test_staged_writes_land_only_at_the_end(tmp_path):
@@ -328,3 +331,140 @@ def test_a_video_on_a_full_disk_fails_with_only_our_error_line(small_disk, long_
     assert result.stderr.splitlines() == [result.stderr.strip()], result.stderr
     assert "frames could be read back" in result.stderr
     assert list(small_disk.iterdir()) == []
+
+
+# --- 7. issue 20: streams of the process, names that are not UTF-8, pictures' headers ----------
+
+
+def link_to_stdout(folder: Path) -> Path:
+    link = folder / "out.json"
+    link.symlink_to("/dev/stdout")
+    return link
+
+
+@pytest.mark.skipif(not Path("/dev/fd").exists(), reason="needs /dev/fd (Linux, macOS)")
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda d: Path("/dev/stdout"), "this command's stdout"),
+        (lambda d: Path("/dev/stderr"), "this command's stderr"),
+        (lambda d: Path("/dev/fd/1"), "this command's stdout"),
+        (lambda d: Path("/dev/fd/7"), "this command's file descriptor 7"),
+        (lambda d: Path(f"/proc/{os.getpid()}/fd/1"), "this command's stdout"),
+        (link_to_stdout, "this command's stdout"),
+    ],
+)
+@pytest.mark.parametrize("flag", ["--json", "--out"])
+def test_outputs_that_are_streams_of_the_command_are_refused(
+    capsys, tmp_path, scene_file, no_model, flag, make, words
+):
+    target = make(tmp_path)
+    if str(target).startswith("/proc/") and not Path("/proc/self").exists():
+        pytest.skip("needs Linux /proc")
+    code, _, err = run(["segment", scene_file, flag, target], capsys)
+    assert_clean_error(code, err, str(target), words)
+
+
+@pytest.mark.skipif(not Path("/dev/stdout").exists(), reason="needs /dev/stdout")
+def test_json_to_dev_stdout_appended_to_a_log_keeps_the_log(tmp_path, scene_file):
+    log = tmp_path / "run.log"
+    log.write_text("earlier runs\n")
+    command = [sys.executable, "-m", "maskrcnn_tutorial", "segment", str(scene_file)]
+    with log.open("a") as stdout:
+        done = subprocess.run(
+            [*command, "--json", "/dev/stdout"], stdout=stdout, stderr=subprocess.PIPE, text=True
+        )
+    assert_clean_error(done.returncode, done.stderr, "/dev/stdout")
+    assert log.read_text() == "earlier runs\n"  # the atomic rename emptied it before
+
+
+def not_utf8(folder: Path, name: bytes) -> Path:
+    path = folder / os.fsdecode(name)
+    try:
+        path.touch()
+        path.unlink()
+    except OSError:  # macOS file systems refuse such names outright
+        pytest.skip("this file system refuses names that are not UTF-8")
+    return path
+
+
+def test_names_that_are_not_utf8_work_and_print_escaped(tmp_path, scene_file):
+    source = not_utf8(tmp_path, b"ok\xffname.png")
+    source.write_bytes(scene_file.read_bytes())
+    out = not_utf8(tmp_path, b"o\xff.png")
+    done = subprocess.run(
+        [sys.executable, "-m", "maskrcnn_tutorial", "segment", str(source), "--out", str(out)],
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},  # strict stdout: failed before
+    )
+    assert done.returncode == 0, done.stderr
+    assert b"ok\\xffname.png" in done.stdout and b"annotated image: " in done.stdout
+    assert out.exists()
+    missing = not_utf8(tmp_path, b"gone\xff.png")
+    code = subprocess.run(
+        [sys.executable, "-m", "maskrcnn_tutorial", "segment", str(missing)],
+        capture_output=True,
+        text=True,
+    )
+    assert_clean_error(code.returncode, code.stderr, "does not exist")
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    from .test_images import png_declaring as make
+
+    return make(width, height)
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (lambda: png_declaring(65535, 65535), "declares more than"),  # 69 bytes
+        (lambda: png_declaring(9000, 9000), "9000x9000 pixels, more than 40 megapixels"),
+        (lambda: b"P5\n60000 60000\n255\n" + bytes(100), "declares more than"),  # 118 bytes
+    ],
+)
+def test_pictures_declaring_too_many_pixels_are_one_line(capsys, tmp_path, no_model, data, words):
+    source = tmp_path / "huge.img"
+    source.write_bytes(data())
+    code, _, err = run(["segment", source, "--out", tmp_path / "o.png"], capsys)
+    assert_clean_error(code, err, str(source), words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.img"]
+
+
+def test_alpha_errors_name_alpha(capsys, scene_file, no_model):
+    code, _, err = run(["segment", scene_file, "--alpha", "5"], capsys)
+    assert_clean_error(code, err, "--alpha", "between 0 and 1, got 5")
+    assert "threshold" not in err
+
+
+def test_a_video_that_ends_early_says_so(capsys, tmp_path):
+    whole = write_clip(tmp_path / "whole.avi", 1_000_007, 10)
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    report = tmp_path / "cut.json"
+    code, out, err = run(["--quiet", "segment", cut, "--json", report], capsys)
+    assert code == 0, err
+    warning = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert len(warning) == 1 and "of the 10 its header declares" in warning[0], err
+    read = int(warning[0].split("stopped at frame ")[1].split()[0])
+    assert 0 < read < 10 and f"{read} frames" in out
+    notes = json.loads(report.read_text())["notes"]
+    assert notes == [warning[0].removeprefix("warning: ")]
+    whole_report = tmp_path / "whole.json"
+    code, _, err = run(["--quiet", "segment", whole, "--json", whole_report], capsys)
+    assert (
+        code == 0 and "warning" not in err and "notes" not in json.loads(whole_report.read_text())
+    )
+
+
+def test_an_animated_gif_says_only_its_first_frame_is_used(capsys, tmp_path):
+    from PIL import Image
+
+    frames = [Image.fromarray(s.image[:, :, ::-1]) for s in make_clip(1_000_007, 3)]
+    source = tmp_path / "anim.gif"
+    frames[0].save(source, save_all=True, append_images=frames[1:])
+    report = tmp_path / "anim.json"
+    code, _, err = run(["segment", source, "--json", report], capsys)
+    assert code == 0, err
+    assert "note: " in err and "has 3 frames (an animation); only the first" in err
+    assert json.loads(report.read_text())["notes"][0].endswith("only the first is segmented")

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import cv2
 import numpy as np
 import pytest
@@ -13,6 +19,7 @@ from maskrcnn_tutorial.models import standin as standin_pkg
 from maskrcnn_tutorial.models.standin.__main__ import main
 from maskrcnn_tutorial.models.standin.weights import calibration_images
 from tests.reference import coco_text_graph
+from tests.test_server import default_sigint
 
 #: Learned values counted by the Open Model Zoo card (21.8 M) but stored once in the graph:
 #: the mask branch reuses the second stage's Mixed_5a-5c weights.
@@ -126,12 +133,44 @@ def test_command_line_writes_both_files_and_counts_parameters(tmp_path, capsys):
         (["{tmp}/file", "--graph", "{graph}"], "is not a folder"),
         (["{tmp}/x", "--graph", "{graph}", "--seed", "-1"], "--seed"),
         (["{tmp}/x", "--graph", "{tmp}/file"], "is not the Mask R-CNN"),
+        # issue 20: no empty folder left; a folder named like an output said before the work
+        (["{tmp}/new/x", "--graph", "{tmp}/file"], "is not the Mask R-CNN"),
+        (["{tmp}/taken", "--graph", "{graph}"], "is a directory"),
     ],
 )
-def test_command_line_errors(args, expected, tmp_path, capsys):
+def test_command_line_errors(args, expected, tmp_path, capsys, monkeypatch):
+    from maskrcnn_tutorial.models.standin import weights
+
+    monkeypatch.setattr(weights, "_build", lambda *a: pytest.fail("the work started"))
     (tmp_path / "file").write_text('node { name: "a" op: "Conv2D" input: "b" input: "w" }\n')
+    (tmp_path / "taken" / standin_pkg.WEIGHTS_NAME).mkdir(parents=True)
     values = {"tmp": tmp_path, "graph": coco_text_graph()}
     assert main([a.format(**values) for a in args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and expected in err and err.count("\n") == 1
-    assert not (tmp_path / "x" / standin_pkg.WEIGHTS_NAME).exists()
+    assert not (tmp_path / "x").exists() and not (tmp_path / "new").exists()
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name == "nt", reason="POSIX signals")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_the_build_leaves_nothing(tmp_path, signum):
+    temp, out = tmp_path / "tmp", tmp_path / "out"
+    temp.mkdir()
+    command = [sys.executable, "-m", "maskrcnn_tutorial.models.standin", str(out), "--quiet"]
+    child = subprocess.Popen(
+        [*command, "--graph", str(coco_text_graph())],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(temp)},
+        preexec_fn=default_sigint,
+    )
+    deadline = time.monotonic() + 120
+    while not any(temp.rglob("*.pb")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the 62 MB draft is being written
+    assert any(temp.rglob("*.pb")), "the build never wrote its draft"
+    child.send_signal(signum)
+    err = child.communicate(timeout=60)[1]
+    assert child.returncode == 128 + signum, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "nothing was written" in lines[0]
+    assert list(temp.iterdir()) == [] and not out.exists()

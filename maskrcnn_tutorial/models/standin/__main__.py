@@ -11,10 +11,12 @@ model: its detections mean nothing.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
 from maskrcnn_tutorial.apps.cli.args import Parser
+from maskrcnn_tutorial.apps.cli.signals import Interrupted, signals_interrupt
 from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.io.files import check_readable
 from maskrcnn_tutorial.models import coco_spec
@@ -44,35 +46,46 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dir", nargs="?", type=Path, help="folder to write the two files into")
     parser.add_argument("--graph", type=Path, help="the real text graph (default: fetched coco)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated values")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--write-manifest", action="store_true", help=argparse.SUPPRESS)
     try:
-        args = parser.parse_args(argv)
-        graph = _graph(args.graph)
-        if args.write_manifest:
-            path = manifest.write(manifest.derive(graph))
-            print(f"wrote {path}")
-            return 0
-        if args.dir is None:
-            raise UserError(
-                "give the folder to write into: python -m maskrcnn_tutorial.models.standin DIR"
-            )
-        if args.seed < 0:
-            raise UserError(f"--seed must be 0 or more, not {args.seed}")
-        if args.dir.exists() and not args.dir.is_dir():
-            raise UserError(f"{args.dir} exists and is not a folder; choose another DIR")
-        try:
-            weights, text, count = write_standin(args.dir, graph, seed=args.seed)
-        except (ValueError, KeyError, IndexError) as exc:
-            raise UserError(
-                f"{graph} is not the Mask R-CNN Inception V2 text graph ({exc})"
-            ) from None
-        except OSError as exc:
-            raise UserError(
-                f"cannot write into {args.dir} ({exc.strerror}); choose a writable DIR"
-            ) from None
+        with signals_interrupt():  # SIGTERM/SIGHUP clean up like Ctrl+C
+            return _run(parser.parse_args(argv))
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        what = "interrupted" if signum == signal.SIGINT else f"stopped by {exc}"
+        print(f"error: {what}; nothing was written", file=sys.stderr)
+        return 128 + int(signum)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command, once parsed; bad input is a :class:`UserError`."""
+    graph = _graph(args.graph)
+    if args.write_manifest:
+        path = manifest.write(manifest.derive(graph))
+        print(f"wrote {path}")
+        return 0
+    if args.dir is None:
+        raise UserError(
+            "give the folder to write into: python -m maskrcnn_tutorial.models.standin DIR"
+        )
+    if args.seed < 0:
+        raise UserError(f"--seed must be 0 or more, not {args.seed}")
+    if args.dir.exists() and not args.dir.is_dir():
+        raise UserError(f"{args.dir} exists and is not a folder; choose another DIR")
+    try:
+        weights, text, count = write_standin(
+            args.dir, graph, seed=args.seed, progress=not args.quiet
+        )
+    except (ValueError, KeyError, IndexError) as exc:
+        raise UserError(f"{graph} is not the Mask R-CNN Inception V2 text graph ({exc})") from None
+    except OSError as exc:
+        raise UserError(
+            f"cannot write into {args.dir} ({exc.strerror}); choose a writable DIR"
+        ) from None
     print(f"wrote {weights} ({weights.stat().st_size:,} bytes) and {text}")
     print(f"{count:,} parameters (generated, seed {args.seed}: a stand-in, not a trained model)")
     return 0

@@ -18,16 +18,18 @@ therefore built in two steps:
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from maskrcnn_tutorial.graph import names
 from maskrcnn_tutorial.graph.graphdef import const, to_binary
 from maskrcnn_tutorial.graph.textgraph import external_inputs, read_text_graph
-from maskrcnn_tutorial.io.images import atomic_write_bytes
+from maskrcnn_tutorial.io.files import atomic_write_bytes, check_writable, staged
 from maskrcnn_tutorial.models.standin.manifest import Constant, derive, load, parameter_count
 
 WEIGHTS_NAME = "frozen_inference_graph.pb"
@@ -194,30 +196,80 @@ def constants_for(graph: str | Path) -> list[Constant]:
     return derive(graph)
 
 
-def write_standin(out: str | Path, graph: str | Path, seed: int = 0) -> tuple[Path, Path, int]:
+#: The steps of :func:`write_standin`, as its progress bar names them.
+STEPS = ("draft", "objectness", "classifier", "mask offsets", "mask sharpness", "write")
+
+
+def write_standin(
+    out: str | Path, graph: str | Path, seed: int = 0, progress: bool = False
+) -> tuple[Path, Path, int]:
     """Write ``frozen_inference_graph.pb`` and a copy of the text graph ``graph`` into ``out``.
 
     Returns the two paths and the parameter count. The same ``seed`` gives the same bytes.
-    Each file is written to a temporary name and renamed into place.
+    The graph is read, and both outputs checked writable, before ``out`` is created; each file
+    is written to a temporary name and renamed into place; the draft weights live in a
+    temporary folder removed even when interrupted. ``progress`` shows a bar of the
+    :data:`STEPS` on stderr (four calibration passes of the whole network: minutes on a
+    laptop).
     """
     out = Path(out)
+    constants = constants_for(graph)  # a graph that is not the real one fails here, first
+    weights, text = out / WEIGHTS_NAME, out / GRAPH_NAME
+    if out.is_dir():
+        for path in (weights, text):
+            check_writable(path)  # a folder named like an output: said now, not after the work
+    created = [p for p in (out, *out.parents) if not p.exists()]
     out.mkdir(parents=True, exist_ok=True)
-    constants = constants_for(graph)
+    try:
+        count = _build(constants, graph, weights, text, seed, progress)
+    except BaseException:
+        for path in created:  # the folders made here, when still empty
+            if path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+        raise
+    return weights, text, count
+
+
+def _build(
+    constants: list[Constant], graph: str | Path, weights: Path, text: Path, seed: int,
+    progress: bool,
+) -> int:  # fmt: skip
     rng = np.random.default_rng(seed)
     values = {c.name: _initial(c, rng) for c in constants}
-    weights, text = out / WEIGHTS_NAME, out / GRAPH_NAME
-    if Path(graph).resolve() != text.resolve():
-        atomic_write_bytes(text, Path(graph).read_bytes())
-    with tempfile.TemporaryDirectory() as tmp:
+    bar = tqdm(
+        total=len(STEPS),
+        desc="stand-in (minutes)",
+        unit="step",
+        disable=not progress,
+        file=sys.stderr,
+    )
+    with bar, tempfile.TemporaryDirectory() as tmp:
         draft = Path(tmp) / WEIGHTS_NAME
         images = calibration_images(seed)
+        steps = iter(STEPS)
+
+        def step() -> None:
+            bar.set_postfix_str(next(steps))
+            bar.update(1)
+
+        graph_copy = Path(tmp) / GRAPH_NAME
+        graph_copy.write_bytes(Path(graph).read_bytes())
         _write(values, draft)
-        balance_objectness(values, _tap(draft, text, images, f"{RPN_CLASSIFIER}/Conv2D"))
+        step()
+        balance_objectness(values, _tap(draft, graph_copy, images, f"{RPN_CLASSIFIER}/Conv2D"))
         _write(values, draft)
-        calibrate(values, _tap(draft, text, images, FEATURES))
+        step()
+        calibrate(values, _tap(draft, graph_copy, images, FEATURES))
         _write(values, draft)
-        flatten_mask_offsets(values, _tap(draft, text, images, MASK_FEATURES))
+        step()
+        flatten_mask_offsets(values, _tap(draft, graph_copy, images, MASK_FEATURES))
         _write(values, draft)
-        sharpen_masks(values, _tap(draft, text, images, f"{MASK_LOGITS_LAYER}"))
-    _write(values, weights)
-    return weights, text, parameter_count(constants)
+        step()
+        sharpen_masks(values, _tap(draft, graph_copy, images, f"{MASK_LOGITS_LAYER}"))
+        step()
+        with staged():  # the two files land together
+            if Path(graph).resolve() != text.resolve():
+                atomic_write_bytes(text, graph_copy.read_bytes())
+            _write(values, weights)
+        step()
+    return parameter_count(constants)

@@ -285,3 +285,16 @@ def test_the_training_command_without_torch_says_how_to_install_it(args, tmp_pat
             done.returncode, done.stderr, "needs PyTorch", "pip install -e '.[train]'"
         )
         assert not (tmp_path / "w").exists()
+
+
+def test_models_does_not_call_junk_coco_files_available(capsys, empty_model_cache):
+    from maskrcnn_tutorial.models import coco_spec
+
+    spec = coco_spec()
+    spec.weights.parent.mkdir(parents=True)
+    spec.weights.write_bytes(b"junk")
+    spec.config.write_text("junk")
+    code, out, _ = run(["models"], capsys)
+    coco = next(line for line in out.splitlines() if line[2:].startswith("coco"))
+    assert code == 0 and "unverified" in coco and "available" not in coco
+    assert "not the published file" in out

@@ -363,6 +363,26 @@ def test_truncated_download(site: Site, cache: Path, path: str) -> None:
     )
 
 
+@pytest.mark.parametrize("announced", [True, False])
+@pytest.mark.parametrize("path", [TARBALL_PATH, CONFIG_PATH])
+def test_a_download_over_its_size_cap_is_cut_off(
+    site: Site, cache: Path, monkeypatch: pytest.MonkeyPatch, path: str, announced: bool
+) -> None:
+    from maskrcnn_tutorial.models import fetch
+
+    source = site.source()
+    cap = "MAX_TARBALL_BYTES" if path == TARBALL_PATH else "MAX_CONFIG_BYTES"
+    monkeypatch.setattr(fetch, cap, len(site.routes[path].body) - 1)  # one byte too many
+    if not announced:  # a server that announces no length is cut off while reading
+        monkeypatch.setattr(fetch, "_content_length", lambda headers: None)
+    fails(
+        cache,
+        "is over",
+        "it is not the file expected",
+        fetch=lambda: fetch_coco(cache, source=source, progress=False),
+    )
+
+
 def test_tarball_not_found(site: Site, cache: Path) -> None:
     source = site.source()
     del site.routes[TARBALL_PATH]
@@ -515,12 +535,9 @@ def test_interrupted_download(
         return Interrupting(response) if url.endswith(path) else response
 
     monkeypatch.setattr(urllib.request, "urlopen", urlopen)
-    fails(
-        cache,
-        "interrupted",
-        "run 'maskrcnn-tutorial fetch coco' again",
-        fetch=lambda: fetch_coco(cache, source=source, progress=True),
-    )
+    with pytest.raises(KeyboardInterrupt):  # goes through: the command line ends 128 + signal
+        fetch_coco(cache, source=source, progress=True)
+    assert leftovers(cache) == []
     assert any(name.endswith(".part") for name in seen)  # a partial file existed mid-way
 
 
@@ -686,6 +703,8 @@ def test_a_signal_mid_fetch_removes_the_partial_files(
     args = ["--quiet", "fetch", "coco", "--from", downloads / "model.tar.gz", "--config"]
     code = cli.main([str(a) for a in [*args, downloads / "graph.pbtxt"]])
     err = capsys.readouterr().err
-    assert code == 2 and err.startswith("error: interrupted"), err
+    # exit status 128 + signal, as the README says of every command (2 before issue 20)
+    assert code == 128 + signum, err
+    assert err.startswith(f"error: stopped by {signal.Signals(signum).name}; nothing was written")
     assert any(name.endswith(".part") for name in seen)  # a partial file existed mid-way
     assert leftovers(cache) == []

@@ -59,15 +59,31 @@ def cmd_models(args: argparse.Namespace) -> int:
     print(f"cache directory: {models.cache_dir()}  (set ${models.CACHE_ENV} to change)")
     for spec in models.all_specs().values():
         mark = "*" if spec.name == default else " "
-        state = "available" if spec.available else "missing"
+        state = model_state(spec)
         print(
             f"{mark} {spec.name:<7} {len(spec.labels):>3} classes  {state:<11}  {spec.description}"
         )
         print(f"            files: {spec.weights}")
         print(f"                   {spec.config}")
         print(f"            get:   {spec.how_to_get}")
+        if state == "unverified":
+            print(f"            note:  {models.UNPUBLISHED_COCO}")
     print("* = default model")
     return 0
+
+
+def model_state(spec: models.ModelSpec) -> str:
+    """``missing``, ``unverified`` (coco files present but not the published ones: their sha1
+    differs, a stand-in or junk) or ``available``."""
+    from maskrcnn_tutorial.models.sources import COCO_SOURCE, sha1_file
+
+    if not spec.available:
+        return "missing"
+    if spec.name == "coco":
+        published = models.is_published_coco(spec.weights)
+        if not published or sha1_file(spec.config) not in COCO_SOURCE.config_sha1s:
+            return "unverified"
+    return "available"
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -27,7 +29,8 @@ def test_the_served_notebook_only_builds_the_app():
 def test_voila_command_binds_the_address_with_a_token():
     command = server.voila_command(8866, "127.0.0.1", "secret", open_browser=False)
     assert str(server.APP_NOTEBOOK) in command
-    assert "--Voila.ip=127.0.0.1" in command and "--token=secret" in command
+    assert "--Voila.ip=127.0.0.1" in command and "--Voila.auto_token=True" in command
+    assert "secret" not in " ".join(command)  # the token goes in $JUPYTER_TOKEN, not in ps
     assert "--port=8866" in command and "--Voila.port_retries=0" in command
 
 
@@ -176,3 +179,41 @@ def test_a_signal_stops_voila_quietly(signum, when):
         if app.poll() is None:  # a failed test must not leave the app (and Voila) serving
             os.killpg(app.pid, signal.SIGTERM)
             app.wait(timeout=60)
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="reads /proc (Linux)")
+def test_the_token_is_not_in_ps_and_sigkill_stops_voila_too():
+    """Issue 20: the token shows on no command line; killing the app outright (SIGKILL, no
+    cleanup runs) still stops Voila, through the watchdog pipe."""
+    import urllib.request
+
+    port = _free_port()
+    app = subprocess.Popen(
+        [sys.executable, "-m", "maskrcnn_tutorial", "app", "--no-browser", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        url = app.stdout.readline().split()[-1]
+        token = url.split("token=")[1]
+        deadline = time.monotonic() + 90
+        while not _listening(port):
+            assert app.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        with urllib.request.urlopen(url, timeout=60) as page:
+            assert page.status == 200  # the token from the environment is the one that works
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            with contextlib.suppress(OSError):
+                assert token.encode() not in cmdline.read_bytes(), cmdline
+        app.kill()  # SIGKILL: the app's own cleanup never runs
+        app.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while _listening(port) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _listening(port), "Voila kept serving after its parent was killed"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(app.pid, signal.SIGTERM)  # Voila is in the app's process group
+        app.wait(timeout=60)

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from maskrcnn_tutorial import models
@@ -36,6 +37,8 @@ MODEL_ENV = "MASKRCNN_TUTORIAL_APP_MODEL"
 #: ... and how it runs the mask branch (``kept`` or ``full``).
 MASK_BRANCH_ENV = "MASKRCNN_TUTORIAL_APP_MASK_BRANCH"
 INPUT_SIZE_ENV = "MASKRCNN_TUTORIAL_APP_INPUT_SIZE"
+#: Where Voila (jupyter_server's identity provider) reads the token: not on the command line.
+TOKEN_ENV = "JUPYTER_TOKEN"
 
 
 def is_loopback(ip: str) -> bool:
@@ -73,16 +76,21 @@ def voila_command(
 ) -> list[str]:
     """The Voila command line that serves ``notebook``, with the app's limits: at most
     ``max_pages`` kernels at once (:mod:`.kernels`), and the kernel of a closed page shut
-    down after :data:`IDLE_TIMEOUT_S` seconds without activity."""
+    down after :data:`IDLE_TIMEOUT_S` seconds without activity.
+
+    ``token`` is not on it (anyone on the machine can read a command line with ``ps``):
+    :func:`serve` passes it in the environment (``$JUPYTER_TOKEN``), which only the same user
+    can read. Voila runs under :func:`watched_voila`."""
+    del token  # in the environment, see above
     return [
         sys.executable,
         "-m",
-        "voila",
+        __name__,  # Voila, watched: it ends when the command that started it has gone
         str(notebook),
         f"--port={port}",
         f"--Voila.ip={ip}",
         "--Voila.port_retries=0",
-        f"--token={token}",
+        "--Voila.auto_token=True",  # the token itself: $JUPYTER_TOKEN, not seen in ps
         f"--Voila.open_browser={open_browser}",
         "--show_tracebacks=True",
         "--VoilaConfiguration.multi_kernel_manager_class="
@@ -143,9 +151,11 @@ def serve(
             )
         print("stop it with Ctrl+C", file=sys.stderr, flush=True)
         env.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_DECODED_PIXELS))
+        env[TOKEN_ENV] = token
         process = subprocess.Popen(
             voila_command(port, ip, token, open_browser, max_pages=max_pages),
             env=env,
+            stdin=subprocess.PIPE,  # the watchdog's pipe: closed when this process ends
             start_new_session=True,  # Ctrl+C reaches only us; we stop Voila cleanly below
         )
         return process.wait()
@@ -159,6 +169,28 @@ def serve(
             stop(process)
 
 
+def watched_voila(argv: list[str]) -> int:
+    """Run Voila with ``argv``, and stop it (SIGTERM to itself) when its stdin reaches its end.
+
+    :func:`serve` holds the other end of that pipe and never writes to it: however the app
+    command ends, SIGKILL included, the system closes the pipe and Voila follows, its kernels
+    after it (each ends when its parent has gone). A pipe works on every system, where
+    Linux's ``PR_SET_PDEATHSIG`` would not.
+    """
+
+    def watch() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while sys.stdin.buffer.read(4096):
+                pass
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+    from voila.app import main
+
+    sys.argv = ["voila", *argv]
+    return main()
+
+
 def stop(process: subprocess.Popen) -> None:
     """Stop Voila and its kernels: SIGTERM (a clean shutdown), SIGKILL after 10 s."""
     with contextlib.suppress(ProcessLookupError):
@@ -169,3 +201,7 @@ def stop(process: subprocess.Popen) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(watched_voila(sys.argv[1:]))

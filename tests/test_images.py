@@ -100,7 +100,7 @@ def _half_white(height: int = 10, width: int = 20) -> np.ndarray:
 )
 def test_header_sizes_match_the_decoded_pictures(fmt, options):
     data = _pillow_bytes(_half_white(37, 53), fmt, **options)
-    assert images.image_header(data) == images.ImageHeader(53, 37, frames=1)
+    assert images.image_header(data) == images.ImageHeader(53, 37, frames=1, format=fmt)
     assert images.decode_image(data, "x").shape == (37, 53, 3)
 
 
@@ -200,6 +200,22 @@ def test_sixteen_bit_pictures_convert_without_wide_copies():
     assert peak < 9 * 2**20, peak
     np.testing.assert_array_equal(out[..., 0], np.round(deep * (255 / 65535)).astype(np.uint8))
     assert to_bgr8(np.full((2, 2), 65535, np.uint16)).max() == 255
+
+
+def test_a_16_bit_png_decodes_to_8_bits_in_the_decoder(monkeypatch):
+    deep = np.random.default_rng(3).integers(0, 65536, (30, 40, 3), dtype=np.uint16)
+    data = cv2.imencode(".png", deep)[1].tobytes()
+    real, decoded_by_opencv = cv2.imdecode, []
+
+    def imdecode(buffer, flags):
+        decoded_by_opencv.append(real(buffer, flags))
+        return decoded_by_opencv[-1]
+
+    monkeypatch.setattr(images.cv2, "imdecode", imdecode)
+    decoded = images.decode_image(data, "deep.png")
+    assert decoded_by_opencv[0].dtype == np.uint8  # no 16-bit picture was ever in memory
+    assert decoded.dtype == np.uint8 and decoded.shape == (30, 40, 3)
+    assert np.abs(decoded.astype(int) - deep // 257).max() <= 1  # 65535 -> 255, as to_bgr8
 
 
 def test_an_animated_gif_is_said_to_be_segmented_as_its_first_frame(tmp_path):

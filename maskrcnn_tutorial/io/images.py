@@ -123,6 +123,8 @@ class ImageHeader:
     height: int
     frames: int = 1
     """More than 1 for an animated GIF, WebP or PNG (only the first frame is used)."""
+    format: str = ""
+    """Pillow's name of the format (``PNG``, ``JPEG``...)."""
 
 
 def image_header(data: bytes, name: str = "the picture") -> ImageHeader | None:
@@ -139,7 +141,8 @@ def image_header(data: bytes, name: str = "the picture") -> ImageHeader | None:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as picture:
                 width, height = picture.size
-                return ImageHeader(width, height, int(getattr(picture, "n_frames", 1) or 1))
+                frames = int(getattr(picture, "n_frames", 1) or 1)
+                return ImageHeader(width, height, frames, picture.format or "")
     except Image.DecompressionBombError:
         raise UserError(
             f"{name} declares more than {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; "
@@ -147,6 +150,11 @@ def image_header(data: bytes, name: str = "the picture") -> ImageHeader | None:
         ) from None
     except Exception:  # any damaged or unknown header: OpenCV decides below
         return None
+
+
+#: Formats (Pillow's names) OpenCV decodes straight to 8-bit BGR without losing anything
+#: ``to_bgr8`` would keep (16-bit PNGs are narrowed to their high byte).
+EIGHT_BIT_DECODES = frozenset({"PNG", "JPEG", "GIF", "BMP", "WEBP", "PPM"})
 
 
 def decode_image(data: bytes, name: str, max_pixels: int | None = MAX_PIXELS) -> np.ndarray:
@@ -164,10 +172,14 @@ def decode_image(data: bytes, name: str, max_pixels: int | None = MAX_PIXELS) ->
     if max_pixels is not None and header is not None:
         check_pixels(name, header.width, header.height, max_pixels)
     buffer = np.frombuffer(data, np.uint8)
-    # any flag but IMREAD_UNCHANGED applies the EXIF orientation; these keep depth and grey
+    # any flag but IMREAD_UNCHANGED applies the EXIF orientation. The 8-bit formats decode
+    # straight to 8-bit BGR (a 16-bit PNG is narrowed by the decoder, one buffer: no 16-bit
+    # copy); the others keep depth and grey for to_bgr8 (float EXR/HDR scaled by their range)
+    eight_bit = header is not None and header.format in EIGHT_BIT_DECODES
+    flags = cv2.IMREAD_COLOR if eight_bit else cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR
     try:
         with native_stderr_silenced():
-            image = cv2.imdecode(buffer, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+            image = cv2.imdecode(buffer, flags)
     except cv2.error:  # OpenCV's own limits (a header declaring 60000 x 60000), out of memory
         raise UserError(
             f"cannot read {name}: its header declares a picture too large to decode (or it is "

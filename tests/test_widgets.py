@@ -3,6 +3,7 @@ import pytest
 
 from maskrcnn_tutorial import draw
 from maskrcnn_tutorial.apps import explorers
+from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.explain import render
 
 from .conftest import make_raw
@@ -188,7 +189,7 @@ def test_box_probe_starts_at_a_detection_and_reruns_only_the_mask_head(shapes_pr
 
 def test_box_masks_need_the_feature_map(shapes_probe):
     model, _, raw = shapes_probe
-    with pytest.raises(ValueError, match="mask_branch='kept'"):
+    with pytest.raises(UserError, match="mask_branch='kept'"):
         model.box_masks(raw, np.array([[0, 0, 10, 10]]))
 
 

@@ -187,8 +187,8 @@ def load_checkpoint(path: Path, spec: Spec) -> tuple[Any, int, float | None]:
     try:
         model.load_state_dict(state["model"])
     except (RuntimeError, TypeError, AttributeError) as exc:
-        first = str(exc).strip().splitlines()
-        detail = " ".join(first[1:2] or first[:1])[:160]
+        lines = [line.strip() for line in str(exc).strip().splitlines()]
+        detail = (lines[1:2] or lines[:1])[0].split(":")[0][:120]  # e.g. size mismatch for X
         raise UserError(
             f"--from-checkpoint {path} does not fit --mask-channels {spec.mask_channels} "
             f"--mask-out-kernel {spec.mask_out_kernel} ({detail}); give the options it was "

@@ -80,8 +80,9 @@ def render_overlay(
 
 
 def heatmap(probabilities: np.ndarray, scale: int) -> np.ndarray:
-    """A [0, 1] array as a BGR color map (viridis), each cell ``scale`` pixels wide."""
-    grey = np.clip(probabilities * 255.0, 0, 255).astype(np.uint8)
+    """A [0, 1] array as a BGR color map (viridis), each cell ``scale`` pixels wide; NaN (a mask
+    never computed, or cropped from a feature map one cell thin) shows as 0."""
+    grey = np.clip(np.nan_to_num(probabilities * 255.0), 0, 255).astype(np.uint8)
     big = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
     return cv2.applyColorMap(big, cv2.COLORMAP_VIRIDIS)
 

@@ -406,7 +406,7 @@ def test_names_that_are_not_utf8_work_and_print_escaped(tmp_path, scene_file):
         capture_output=True,
         text=True,
     )
-    assert_clean_error(code.returncode, code.stderr, "does not exist")
+    assert_clean_error(code.returncode, code.stderr, "gone\\xff.png does not exist")
 
 
 def png_declaring(width: int, height: int) -> bytes:

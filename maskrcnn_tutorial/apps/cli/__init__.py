@@ -34,7 +34,12 @@ from maskrcnn_tutorial.apps.cli.commands import (
     cmd_scene,
     cmd_segment,
 )
-from maskrcnn_tutorial.apps.cli.signals import Interrupted, PipeSafeStdout, signals_interrupt
+from maskrcnn_tutorial.apps.cli.signals import (
+    Interrupted,
+    PipeSafeStdout,
+    printable,
+    signals_interrupt,
+)
 from maskrcnn_tutorial.apps.server import MAX_PAGES
 from maskrcnn_tutorial.draw import COLOR_MODES
 from maskrcnn_tutorial.errors import UserError
@@ -194,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
         return status
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(printable(f"error: {exc}", sys.stderr), file=sys.stderr)  # names not UTF-8: \xff
         return 2
     except KeyboardInterrupt as exc:
         signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT

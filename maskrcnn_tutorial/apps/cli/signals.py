@@ -46,7 +46,7 @@ def signals_interrupt() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-def _printable(text: str, stream) -> str:
+def printable(text: str, stream) -> str:
     """``text`` with what ``stream`` cannot encode as ``\\x`` escapes: a name's bytes that are
     not UTF-8 (held as surrogates) show as the bytes they were, ``ok\\xffname.png``."""
     encoding = getattr(stream, "encoding", None) or "utf-8"
@@ -71,7 +71,7 @@ class PipeSafeStdout:
                 try:
                     return self.stream.write(text)
                 except UnicodeEncodeError:  # a file name with bytes that are not UTF-8
-                    return self.stream.write(_printable(text, self.stream))
+                    return self.stream.write(printable(text, self.stream))
             except BrokenPipeError:
                 self._close()
         return len(text)

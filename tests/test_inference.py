@@ -155,19 +155,19 @@ def test_with_input_size_shares_the_network_and_sizes_the_blob():
 
 
 @pytest.mark.parametrize(
-    ("image_shape", "size", "expected"),
+    ("image_shape", "size", "expected_hw"),
     [
-        ((4, 2000), 4096, (4096, 8)),  # was 2048000 x 4096: OpenCV asked for 25 GB
-        ((4, 2000), 256, (4096, 8)),  # was 128000 x 256: 3.1 GB and 45 s
-        ((3, 1024), 800, (4096, 12)),  # the app at --input-size 800 (5.7 GB per page before)
-        ((6000, 8000), "asis", (4096, 3072)),  # a large photo taken as it is
-        ((6000, 8000), None, (4096, 3072)),  # coco's native: as it is
-        ((720, 1280), 800, (1422, 800)),  # within the bound: unchanged
+        ((4, 2000), 4096, (8, 4096)),  # was 4096 x 2048000: OpenCV asked for 25 GB
+        ((4, 2000), 256, (8, 4096)),  # was 256 x 128000: 3.1 GB and 45 s
+        ((3, 1024), 800, (12, 4096)),  # the app at --input-size 800 (5.7 GB per page before)
+        ((6000, 8000), "asis", (3072, 4096)),  # a large photo taken as it is
+        ((6000, 8000), None, (3072, 4096)),  # coco's native: as it is
+        ((720, 1280), 800, (800, 1422)),  # within the bound: unchanged
     ],
 )
-def test_the_blob_long_side_is_bounded_whatever_the_input_size(image_shape, size, expected):
-    dims = inference.blob_dims(image_shape, size)
-    assert dims == expected and max(dims) <= inference.MAX_BLOB_SIDE
+def test_the_blob_long_side_is_bounded_whatever_the_input_size(image_shape, size, expected_hw):
+    size_hw = inference.blob_hw(image_shape, size)
+    assert size_hw == expected_hw and max(size_hw) <= inference.MAX_BLOB_SIDE
 
 
 def test_a_thin_picture_runs_with_a_bounded_blob():

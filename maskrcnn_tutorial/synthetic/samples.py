@@ -1,9 +1,9 @@
 """Sample pictures for whichever model is active.
 
 The ``shapes`` model sees synthetic scenes (held-out seeds, with ground truth). The ``coco``
-model sees real photos: first OpenCV's own sample pictures in the repository's ``data/`` folder
-(fruit and a red cabbage touching each other: oranges, a lemon, a lime, a kiwi and a banana,
-no apple; basketball players; a footballer; source and licence in ``data/README.md``),
+model sees real photos: first OpenCV's own sample pictures that ship inside the package
+(:data:`DATA`: fruit and a red cabbage touching each other: oranges, a lemon, a lime, a kiwi and
+a banana, no apple; basketball players; a footballer; source and licence in its ``README.md``),
 then photos that ship inside scikit-image's wheel (an astronaut, a cat, a coffee cup, a
 motorcycle), and OpenCV's pedestrian clip (:data:`PEDESTRIAN_CLIP`).
 """
@@ -44,10 +44,14 @@ def _photo(name: str) -> Callable[[], np.ndarray]:
     return load
 
 
-#: The repository's data folder (real photos and a clip from OpenCV's samples).
-DATA = Path(__file__).resolve().parents[2] / "data"
+#: The package's data folder (real photos and a clip from OpenCV's samples, and the demo scene):
+#: package data, so an installed wheel has them as a clone does.
+DATA = Path(__file__).resolve().parents[1] / "data"
 
-#: OpenCV's pedestrian clip ``vtest.avi``, shortened to 30 frames at 384 x 288 (``data/``).
+#: The demo's input: held-out scene 1,000,399 (the lead scene) and its ground truth.
+DEMO_SCENE = DATA / "scene.png"
+
+#: OpenCV's pedestrian clip ``vtest.avi``, shortened to 30 frames at 384 x 288 (in :data:`DATA`).
 PEDESTRIAN_CLIP = DATA / "vtest_short.avi"
 
 
@@ -55,18 +59,23 @@ def _file(name: str) -> Callable[[], np.ndarray]:
     def load() -> np.ndarray:
         image = cv2.imread(str(DATA / name), cv2.IMREAD_COLOR)
         if image is None:
-            raise FileNotFoundError(f"{DATA / name} is missing; it ships in the repository")
+            raise FileNotFoundError(f"{DATA / name} is missing; it ships inside the package")
         return image
 
     return load
 
 
+#: The photos that ship in :data:`DATA`, by name (OpenCV's samples).
+FILE_PHOTOS: dict[str, str] = {
+    "fruits": "fruits.jpg",
+    "basketball": "basketball1.png",
+    "football": "messi5.jpg",
+}
+
 #: Real photos with COCO objects, several touching objects of one class first (OpenCV samples in
-#: ``data/``, then scikit-image's photos, licences in their docstrings).
+#: :data:`DATA`, then scikit-image's photos, licences in their docstrings).
 PHOTOS: dict[str, Callable[[], np.ndarray]] = {
-    "fruits": _file("fruits.jpg"),
-    "basketball": _file("basketball1.png"),
-    "football": _file("messi5.jpg"),
+    **{name: _file(file) for name, file in FILE_PHOTOS.items()},
     "astronaut": _photo("astronaut"),
     "cat": _photo("chelsea"),
     "coffee": _photo("coffee"),

@@ -31,6 +31,7 @@ from maskrcnn_tutorial.apps.cli.commands import (
     cmd_evaluate,
     cmd_fetch,
     cmd_models,
+    cmd_notebooks,
     cmd_scene,
     cmd_segment,
 )
@@ -38,6 +39,7 @@ from maskrcnn_tutorial.apps.cli.signals import (
     Interrupted,
     PipeSafeStdout,
     printable,
+    readable_on_any_console,
     signals_interrupt,
 )
 from maskrcnn_tutorial.apps.server import MAX_PAGES
@@ -180,6 +182,10 @@ def build_parser() -> Parser:
     doctor = add("doctor", help="check this laptop for the workshop (one line per check)")
     doctor.add_argument("--coco", action="store_true", help="also require the real COCO model")
     doctor.set_defaults(func=cmd_doctor)
+
+    series = add("notebooks", help="copy the notebook series into a new folder, to open in Jupyter")
+    series.add_argument("folder", type=Path, help="a folder that does not exist yet, or is empty")
+    series.set_defaults(func=cmd_notebooks)
     return parser
 
 
@@ -189,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     SIGTERM and SIGHUP (where it exists) end it like Ctrl+C: temporary files are removed,
     nothing is half-written.
     """
+    readable_on_any_console()
     stdout, sys.stdout = sys.stdout, PipeSafeStdout(sys.stdout)
     try:
         args = build_parser().parse_args(argv)

@@ -275,17 +275,30 @@ def cmd_app(args: argparse.Namespace) -> int:
     )
 
 
-# --- parser -----------------------------------------------------------------------------------
+# --- doctor -----------------------------------------------------------------------------------
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Check this machine for the workshop: one line per check, exit 0 only when all pass."""
-    from maskrcnn_tutorial.apps.doctor import report, run_checks
+    from maskrcnn_tutorial.apps.doctor import model_in_use, report, run_checks
 
     checks = run_checks(need_coco=args.coco)
     print(report(checks))
     failed = [c.name for c in checks if not c.ok]
     if failed:
         raise UserError(f"{len(failed)} check(s) failed: {', '.join(failed)}; see the fixes above")
-    print("ready: every check passed")
+    print(f"ready: every check passed; {model_in_use()}")
+    return 0
+
+
+# --- the notebook series ----------------------------------------------------------------------
+
+
+def cmd_notebooks(args: argparse.Namespace) -> int:
+    """Copy the notebook series (and the workshop guide) into a new folder."""
+    from maskrcnn_tutorial.apps.series import copy_series
+
+    copied = copy_series(args.folder)
+    print(f"{len(copied)} files copied into {args.folder}")
+    print(f"next: jupyter lab {args.folder}   (open 00_start_here.ipynb)")
     return 0

@@ -1,11 +1,14 @@
-"""Signals and pipes: SIGTERM (and SIGHUP, where the system has it) end a command like Ctrl+C, and
-a closed pipe on stdout (``| head -1``) does not stop it."""
+"""Signals, pipes and consoles: SIGTERM (and SIGHUP, where the system has it) end a command like
+Ctrl+C, a closed pipe on stdout (``| head -1``) does not stop it, and a character the console's
+encoding lacks (a file name in Chinese on a Windows console in cp1252) is escaped, not fatal."""
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -55,6 +58,14 @@ def printable(text: str, stream) -> str:
     except UnicodeEncodeError:
         raw = text.encode(encoding, "backslashreplace")
     return raw.decode(encoding, "backslashreplace")
+
+
+def readable_on_any_console() -> None:
+    """Make stderr escape what its encoding cannot show (``\\u661f``) instead of raising
+    UnicodeEncodeError: a Windows console or a redirect may be cp1252. (stdout does the same
+    through :class:`PipeSafeStdout`, which keeps a name's non-UTF-8 bytes as ``\\xff``.)"""
+    with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
+        sys.stderr.reconfigure(errors="backslashreplace")
 
 
 class PipeSafeStdout:

@@ -7,6 +7,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# What a learner uses (the `notebooks` extra): make demo, make check and make lab need no more.
+LEARNER := $(VENV)/.learner-installed
 # The newest OpenCV 4.x, installed beside the default 5.x so the unit tests run on both.
 CV4_VERSION := 4.14.0.94
 CV4 := $(VENV)/opencv4
@@ -27,9 +29,13 @@ NOTEBOOK_MODEL := shapes
 
 .PHONY: demo check test lint book unit unit-cv4 notebooks notebooks-coco run-notebooks bench lab clean
 
-$(STAMP): pyproject.toml
+$(LEARNER): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "error: Python 3.10+ is needed; set PYTHON=python3.x")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e '.[notebooks]'
+	@touch $@
+
+$(STAMP): $(LEARNER)
 	$(BIN)/python -m pip install -q -e '.[test,notebooks]'
 	@touch $@
 
@@ -47,14 +53,15 @@ $(CV4)/.installed: $(STAMP)
 	$(BIN)/python -m pip install -q --no-deps --target $(CV4) opencv-python-headless==$(CV4_VERSION)
 	@touch $@
 
-demo: $(STAMP)
+demo: $(LEARNER)
 	@mkdir -p out
-	$(BIN)/maskrcnn-tutorial segment data/scene.png --out out/demo.png --json out/demo.json
+	$(BIN)/maskrcnn-tutorial segment maskrcnn_tutorial/data/scene.png --out out/demo.png --json out/demo.json
 	@echo "open out/demo.png to see the result"
 
-# One command per laptop before a workshop (notebooks/WORKSHOP.md): every check must say ok.
-check: $(STAMP)
-	$(BIN)/maskrcnn-tutorial doctor --coco
+# One command per laptop before a workshop (notebooks/WORKSHOP.md): every check must say ok;
+# coco is checked where it is installed (make check COCO=--coco requires it).
+check: $(LEARNER)
+	$(BIN)/maskrcnn-tutorial doctor $(COCO)
 
 lint: $(STAMP)
 	$(BIN)/ruff check maskrcnn_tutorial tests benchmarks notebooks book
@@ -98,7 +105,7 @@ bench: $(STAMP)
 # JupyterLab refuses to start as root (containers run as root) unless told it is meant.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-lab: $(STAMP)
+lab: $(LEARNER)
 	$(BIN)/jupyter lab notebooks $(ROOT_FLAG)
 
 clean:

@@ -156,7 +156,7 @@ def serve(
             voila_command(port, ip, token, open_browser, max_pages=max_pages),
             env=env,
             stdin=subprocess.PIPE,  # the watchdog's pipe: closed when this process ends
-            start_new_session=True,  # Ctrl+C reaches only us; we stop Voila cleanly below
+            **own_process_group(),  # Ctrl+C reaches only us; we stop Voila cleanly below
         )
         return process.wait()
     except KeyboardInterrupt:  # Ctrl+C, or SIGTERM/SIGHUP (the command line raises it for both)
@@ -191,15 +191,28 @@ def watched_voila(argv: list[str]) -> int:
     return main()
 
 
+def own_process_group() -> dict:
+    """``Popen`` arguments that start a child in a process group of its own, so a Ctrl+C in the
+    terminal reaches only this process: a new session on POSIX, a new process group on Windows
+    (which has no sessions)."""
+    if hasattr(os, "setsid"):
+        return {"start_new_session": True}
+    return {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
+
+
 def stop(process: subprocess.Popen) -> None:
-    """Stop Voila and its kernels: SIGTERM (a clean shutdown), SIGKILL after 10 s."""
+    """Stop Voila and its kernels: SIGTERM (a clean shutdown), after 10 s SIGKILL for its whole
+    process group where the system has process groups (POSIX), else the process itself."""
     with contextlib.suppress(ProcessLookupError):
         process.terminate()
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+            if hasattr(os, "killpg") and hasattr(signal, "SIGKILL"):
+                os.killpg(process.pid, signal.SIGKILL)
+            else:
+                process.kill()
         process.wait()
 
 

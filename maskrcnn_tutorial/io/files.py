@@ -13,6 +13,7 @@ import errno
 import os
 import re
 import stat
+import sys
 import uuid
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
@@ -207,6 +208,10 @@ def remove_stale_temps(folder: Path) -> list[Path]:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists. On Windows ``os.kill(pid, 0)`` would *end* the process
+    (any number but a console event is TerminateProcess's exit code), so it asks the kernel."""
+    if sys.platform == "win32":
+        return _windows_alive(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -214,6 +219,25 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _windows_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs, by OpenProcess and GetExitCodeProcess; when it cannot be
+    told, alive (its file is kept)."""
+    import ctypes
+
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    query_limited_information, still_active = 0x1000, 259
+    handle = kernel32.OpenProcess(query_limited_information, False, pid)
+    if not handle:
+        return kernel32.GetLastError() != 87  # ERROR_INVALID_PARAMETER: no such process
+    try:
+        code = ctypes.c_ulong()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True
+        return code.value == still_active
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def land(temp: Path, path: Path) -> None:

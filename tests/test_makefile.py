@@ -23,3 +23,26 @@ def test_make_lab_starts_jupyterlab_as_root_too():
     ).stdout
     (lab,) = [line for line in printed.splitlines() if "jupyter lab" in line]
     assert lab.endswith("--allow-root") == (os.geteuid() == 0), lab
+
+
+def make_dry_run(target: str) -> str:
+    return subprocess.run(
+        ["make", "-n", "-W", "pyproject.toml", target],  # -W: as if the venv needed installing
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+@pytest.mark.parametrize("target", ["demo", "check", "lab"])
+def test_a_learners_targets_install_only_what_a_learner_uses(target):
+    installs = [line for line in make_dry_run(target).splitlines() if "pip install" in line]
+    assert installs and all(".[notebooks]" in line and "test" not in line for line in installs)
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_check_does_not_require_coco():
+    (doctor,) = [line for line in make_dry_run("check").splitlines() if "doctor" in line]
+    assert doctor.split()[-1] == "doctor"

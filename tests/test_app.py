@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import datetime, timezone
 
 import cv2
@@ -91,12 +92,15 @@ def test_app_shows_the_first_sample_with_every_slider(app, model):
     assert "scene" in app.image_name and app.image_name in app.status.value
     assert set(app.explorer.settings()) >= {"conf_threshold", "mask_threshold", "alpha"}
     assert bytes(app.explorer.view.value).startswith(b"\x89PNG")
-    assert app.explorer_area.children == (app.explorer.widget,)
+    (row,) = app.explorer_area.children  # the picture, its sliders beside it
+    assert row.children[0] is app.explorer.view
+    assert row.children[1].children[: len(app.explorer.controls)] == app.explorer.controls
     # the mask browser lists the detections above the confidence threshold
     assert [value for _, value in app.browser.detection.options] == [0, 1]
 
 
 def test_sliders_redraw_without_a_forward_pass(app, model):
+    app.reveal.value = True
     first = bytes(app.explorer.view.value)
     app.explorer.mask_threshold.value = 0.95
     assert bytes(app.explorer.view.value) != first
@@ -129,6 +133,8 @@ def test_an_uploaded_picture_is_segmented_and_shown(app, model):
     assert model.calls == 2
     assert app.image_name == "mine.png" and "160x120" in app.status.value
     assert "five synthetic shapes" in app.status.value  # the shapes model warns about photos
+    app.reveal.value = True  # the warning stays while the photo is shown
+    assert "five synthetic shapes" in app.status.value
     shown = cv2.imdecode(np.frombuffer(bytes(app.explorer.view.value), np.uint8), 1)
     assert shown.shape == (480, 640, 3)  # drawn 4x larger so the tags are legible
     assert app.sample.value is None  # no longer one of the samples
@@ -161,7 +167,9 @@ def test_first_screen_says_what_to_do_first_as_the_workshop_guide_does(app):
     from pathlib import Path
 
     header = app.widget.children[0].value
-    assert "First:" in header and "five synthetic shapes" in header
+    assert "First:" in header
+    # the domain-shift warning waits for a photo: before an upload it is nowhere on the page
+    assert "five synthetic shapes" not in header + app.status.value
     guide = Path(__file__).resolve().parents[1] / "notebooks" / "WORKSHOP.md"
     text = " ".join(guide.read_text().split())
     assert classroom.FIRST_STEP in text
@@ -171,7 +179,7 @@ def test_the_app_runs_the_mask_branch_for_every_row_with_a_score(model, monkeypa
     monkeypatch.delenv(server.MASK_BRANCH_ENV, raising=False)
     app = classroom.build_app(model)
     # kept at confidence 0: every slider position finds its masks, nothing else is computed
-    assert model.options == [("kept", 0.0)] and "mask branch kept" in app.status.value
+    assert model.options == [("kept", 0.0)]
     app.explorer.conf_threshold.value = 0.0
     classroom.build_app(model, mask_branch="full")
     assert model.options[-1] == ("full", 0.0)
@@ -234,3 +242,31 @@ def test_a_thin_upload_with_a_large_input_size_keeps_the_blob_bounded():
     assert shown.image_name == "thin.png", shown.status.value
     # 800 on the short side would be 273067 x 800 (5.7 GB of kernel memory); bounded instead
     assert shown.raw.blob_shape == (1, 3, 12, MAX_BLOB_SIDE)
+
+
+def decoded(app) -> np.ndarray:
+    return cv2.imdecode(np.frombuffer(bytes(app.explorer.view.value), np.uint8), 1)
+
+
+def test_the_detections_are_hidden_until_asked_for_each_new_picture(app, model):
+    """Students count the objects first: the picture alone, then the detections on request."""
+    hidden = decoded(app)
+    plain = cv2.resize(app.explorer.image, hidden.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+    np.testing.assert_array_equal(hidden, plain)  # no mask, box or tag drawn
+    status = html.unescape(app.status.value)
+    assert "count the objects, then press 'show the detections'" in status
+    assert "found" not in status  # no count while the students count
+    app.reveal.value = True
+    assert np.any(decoded(app) != hidden) and "press" not in app.status.value
+    assert model.calls == 1  # revealing runs no network
+    app.sample.value = 1
+    assert app.reveal.value is False and "press 'show the" in html.unescape(app.status.value)
+
+
+def test_the_status_line_says_what_was_found_in_a_learners_words(app):
+    assert "the network ran once" in app.status.value
+    app.reveal.value = True
+    assert "found 2 objects scoring above 0.50" in app.status.value  # FakeModel: .9 and .6
+    app.explorer.conf_threshold.value = 0.7
+    assert "found 1 object scoring above 0.70" in app.status.value
+    assert "mask branch" not in app.status.value and "rows" not in app.status.value

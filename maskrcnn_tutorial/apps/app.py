@@ -34,15 +34,18 @@ from maskrcnn_tutorial.apps.server import INPUT_SIZE_ENV, MASK_BRANCH_ENV, MODEL
 from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.inference import RawOutputs
 from maskrcnn_tutorial.io.images import MAX_PIXELS, decode_image
+from maskrcnn_tutorial.postprocess import postprocess
 from maskrcnn_tutorial.synthetic import samples
 
 #: Uploaded pictures larger than this (longest side, pixels) are scaled down first.
 MAX_SIDE = 1024
 #: What students do first, on the app's first screen and in ``notebooks/WORKSHOP.md``.
 FIRST_STEP = (
-    "before looking at the tags, count the objects in the first sample yourself and guess "
-    "which ones the model will separate; then compare with the colored detections."
+    "count the objects in the picture yourself and guess which ones the model will "
+    "separate; then press 'show the detections' and compare."
 )
+#: The button that reveals the detections (hidden for each new picture, so students count first).
+REVEAL = "show the detections"
 
 #: Largest upload accepted, in bytes.
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -123,14 +126,21 @@ class ClassroomApp:
         self.browser: MaskBrowser | None = None
         self.probe: BoxProbe | None = None
         self.image_name = ""
+        self.image_size = (0, 0)
+        #: the domain-shift warning, shown under the status line while an upload is shown
+        self.upload_notice = ""
         self.raw: RawOutputs | None = None
-        notice = samples.photo_notice(model.name)
+        self.reveal = widgets.ToggleButton(
+            value=False, description=REVEAL, icon="eye", layout={"width": "200px"}
+        )
+        # the first screen (1280 x 800, 1366 x 768): one short header, the controls in one row,
+        # the status line, then the picture with its sliders beside it; the domain-shift
+        # warning comes with an uploaded photo (:meth:`show_upload`), not before
         header = widgets.HTML(
-            f"<h2>Mask R-CNN explorer</h2><p>Model <b>{html.escape(model.name)}</b> "
-            f"({len(self.labels)} classes). <b>First:</b> {html.escape(FIRST_STEP)}</p><p>Then "
-            "choose another sample or upload a picture and move the sliders: only "
-            "post-processing and drawing run again, never the network.</p>"
-            + (f"<p><i>{html.escape(notice)}</i></p>" if notice else "")
+            f"<p style='margin: 0 0 4px 0'><b style='font-size: 1.25em'>Mask R-CNN explorer</b>"
+            f" &middot; model <b>{html.escape(model.name)}</b> ({len(self.labels)} classes)<br>"
+            f"<b>First:</b> {html.escape(FIRST_STEP)} The sliders redraw the picture without "
+            "running the network again.</p>"
             + "".join(
                 f"<p><b>Note:</b> {html.escape(line)}</p>" for line in getattr(model, "notices", ())
             )
@@ -140,13 +150,7 @@ class ClassroomApp:
             "mask for every class; the framed one (the detected class) is the one drawn "
             "on the picture. Detections listed are those above the confidence threshold.</p>"
         )
-        columns = widgets.HBox(
-            [
-                self.explorer_area,
-                widgets.VBox([masks_header, self.masks_area], layout={"max_width": "680px"}),
-            ],
-            layout={"flex_flow": "row wrap", "grid_gap": "24px", "align_items": "flex-start"},
-        )
+        masks = widgets.VBox([masks_header, self.masks_area], layout={"max_width": "680px"})
         probe_header = widgets.HTML(
             "<h3>Ask the mask head about any box</h3><p>Move the box with the sliders (or start "
             "at a detection) and pick a class: the mask head draws the mask it would give that "
@@ -156,9 +160,10 @@ class ClassroomApp:
         self.widget = widgets.VBox(
             [
                 header,
-                widgets.HBox([self.sample, self.upload]),
+                widgets.HBox([self.sample, self.upload, self.reveal], layout={"grid_gap": "8px"}),
                 self.status,
-                columns,
+                self.explorer_area,
+                masks,
                 probe_header,
                 self.probe_area,
                 self.errors,
@@ -166,6 +171,7 @@ class ClassroomApp:
         )
         self.sample.observe(loud(self._on_sample, self.errors), names="value")
         self.upload.observe(loud(self._on_upload, self.errors), names="value")
+        self.reveal.observe(loud(self._on_reveal, self.errors), names="value")
         self.show_sample(0)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
@@ -189,9 +195,8 @@ class ClassroomApp:
         except UserError as exc:
             self.status.value = message(str(exc), error=True)
             return False
-        notice = samples.photo_notice(self.model.name)
-        if notice:
-            self.status.value += message(notice)
+        self.upload_notice = samples.photo_notice(self.model.name) or ""
+        self._say_what_was_found()
         return True
 
     def show(self, name: str, image: np.ndarray) -> None:
@@ -207,15 +212,43 @@ class ClassroomApp:
             explorer.copy_settings(self.explorer)
         explorer.conf_threshold.observe(loud(self._on_confidence, self.errors), names="value")
         self.image_name, self.raw, self.explorer = name, raw, explorer
-        self.explorer_area.children = (explorer.widget,)
+        self.upload_notice = ""
+        self.image_size = image.shape[1], image.shape[0]
+        with self.reveal.hold_trait_notifications():
+            self.reveal.value = False  # a new picture: count first, again
+        explorer.shown = False
+        explorer.update()
+        # the picture with its sliders beside it (the explorer's own box has them above)
+        self.explorer_area.children = (
+            widgets.HBox(
+                [
+                    explorer.view,
+                    widgets.VBox([*explorer.controls, explorer.errors], layout={"width": "440px"}),
+                ],
+                layout={"flex_flow": "row wrap", "grid_gap": "16px", "align_items": "flex-start"},
+            ),
+        )
         self._rebuild_browser()
         self.probe = box_probe(self.model, image, raw, explorer.conf_threshold.value)
         self.probe_area.children = (self.probe.widget,)
-        height, width = image.shape[:2]
-        masked = len(raw.detection_masks) if raw.mask_rows is None else len(raw.mask_rows)
-        self.status.value = message(
-            f"{name}: {width}x{height} pixels, forward pass {raw.time_ms:.0f} ms "
-            f"(mask branch {self.mask_branch}: masks for {masked} rows)"
+        self._say_what_was_found()
+
+    def _say_what_was_found(self) -> None:
+        """The status line, in a learner's words: the picture, what the network found at the
+        confidence threshold, and how long its one run took."""
+        assert self.explorer is not None and self.raw is not None
+        conf = self.explorer.conf_threshold.value
+        width, height = self.image_size
+        ran = f"{self.image_name} ({width}x{height} pixels): the network ran once, in "
+        ran += f"{self.raw.time_ms:.0f} ms"
+        if not self.explorer.shown:  # no count yet: the students are counting
+            text = f"{ran}; count the objects, then press '{REVEAL}'."
+        else:
+            found = len(postprocess(self.raw, labels=self.labels, conf_threshold=conf))
+            objects = "object" if found == 1 else "objects"
+            text = f"{ran}, and found {found} {objects} scoring above {conf:.2f}."
+        self.status.value = message(text) + (
+            message(self.upload_notice) if self.upload_notice else ""
         )
 
     def _rebuild_browser(self) -> None:
@@ -226,6 +259,13 @@ class ClassroomApp:
 
     def _on_confidence(self, _change: Any = None) -> None:
         self._rebuild_browser()
+        self._say_what_was_found()
+
+    def _on_reveal(self, change: dict[str, Any]) -> None:
+        if self.explorer is not None:
+            self.explorer.shown = bool(change["new"])
+            self.explorer.update()
+            self._say_what_was_found()
 
     def _on_sample(self, change: dict[str, Any]) -> None:
         if change["new"] is not None:

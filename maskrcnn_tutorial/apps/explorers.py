@@ -108,6 +108,8 @@ class OverlayExplorer(Explorer):
             format="png", layout=widgets.Layout(width=f"{shown}px", max_width="none")
         )
         self.errors = widgets.Output()
+        #: False draws the picture alone (the app asks students to count the objects first)
+        self.shown = True
         self.update()
         handler = loud(self.update, self.errors)
         for control in self.controls:
@@ -139,7 +141,7 @@ class OverlayExplorer(Explorer):
     def update(self, _change: Any = None) -> None:
         """Render the picture for the controls' current values."""
         self.view.value = to_png(
-            render_overlay(self.image, self.raw, self.labels, **self.settings())
+            render_overlay(self.image, self.raw, self.labels, **self.settings(), shown=self.shown)
         )
         self.errors.clear_output()
 

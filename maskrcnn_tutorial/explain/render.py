@@ -65,8 +65,10 @@ def render_overlay(
     colors: str = "class",
     contours: bool = True,
     boxes: bool = True,
+    shown: bool = True,
 ) -> np.ndarray:
-    """The image annotated with the detections that pass the thresholds."""
+    """The image annotated with the detections that pass the thresholds; with ``shown`` False
+    the picture alone, at the size it is drawn with them (to count the objects first)."""
     dets = postprocess(
         raw,
         image_shape=image.shape[:2],
@@ -74,6 +76,8 @@ def render_overlay(
         conf_threshold=conf_threshold,
         mask_threshold=mask_threshold,
     )
+    if not shown:
+        return annotate(image, dets, masks=False, contours=False, boxes=False, labels=False)
     return annotate(
         image, dets, colors=colors, alpha=alpha, contours=contours, boxes=boxes, legend=True
     )

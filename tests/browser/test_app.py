@@ -12,7 +12,6 @@ from maskrcnn_tutorial.synthetic.scenes import make_scene
 
 from .helpers import (
     error_texts,
-    explorer_of,
     picture,
     press_on_slider,
     scroll_to_top,
@@ -38,7 +37,7 @@ def test_app_upload_and_slider_redraw_the_picture(classroom_app, page, artifacts
     mask = slider(page, "mask threshold")
     mask.wait_for(timeout=180_000)  # Voila runs the notebook (model load, forward pass) first
     opened = time.monotonic()
-    box = explorer_of(mask)
+    box = page.locator(".widget-hbox").filter(has=page.locator(".widget-image")).first
     for description in ("confidence threshold", "mask threshold", "mask blend alpha"):
         assert slider(box, description).is_visible(), f"no '{description}' slider"
     assert page.locator(".jp-InputArea, .cm-editor").count() == 0, "code cells are visible"
@@ -58,6 +57,8 @@ def test_app_upload_and_slider_redraw_the_picture(classroom_app, page, artifacts
     scroll_to_top(box)
     shot(page, artifacts, "02-uploaded.png")
 
+    page.get_by_role("button", name="show the detections").click()  # hidden for each picture
+    src, uploaded = wait_for_new_picture(box, src)
     readout = press_on_slider(slider(box, "confidence threshold"), "Home")
     assert readout == "0.00", f"the confidence readout shows {readout!r} after Home"
     src, loose = wait_for_new_picture(box, src)

@@ -145,24 +145,29 @@ class VideoWriter:
         if suffix not in FOURCC:
             raise UserError(f"cannot write video as {suffix!r}; use one of {', '.join(FOURCC)}")
         self.target = target(self.path)
-        try:
-            self.temp = temp_beside(self.target, suffix)
-        except OSError as exc:
-            raise UserError(f"cannot write {self.path}: {reason(exc)}") from None
+        temp: Path | None = None
         self.size_hw = (int(size_hw[0]), int(size_hw[1]))
         height, width = self.size_hw
         fourcc = cv2.VideoWriter_fourcc(*FOURCC[suffix])
-        try:  # until __init__ returns nobody else can remove the temporary file
+        # until __init__ returns nobody else can remove the temporary file, so the block that
+        # removes it on any exception (a signal's KeyboardInterrupt too) starts right away
+        try:
+            try:
+                temp = temp_beside(self.target, suffix)
+            except OSError as exc:
+                raise UserError(f"cannot write {self.path}: {reason(exc)}") from None
             with native_stderr_silenced():
                 self.writer = cv2.VideoWriter(
-                    str(self.temp), fourcc, fps if fps > 0 else 25.0, (width, height)
+                    str(temp), fourcc, fps if fps > 0 else 25.0, (width, height)
                 )
                 opened = self.writer.isOpened()
             if not opened:
                 raise UserError(f"OpenCV cannot write {suffix} video here; try --out with .avi")
         except BaseException:
-            self.temp.unlink(missing_ok=True)
+            if temp is not None:
+                temp.unlink(missing_ok=True)
             raise
+        self.temp: Path = temp
         self.frames = 0
 
     def write(self, frame: np.ndarray) -> None:

@@ -2,8 +2,8 @@
 and a notebook run with the POSIX-only attributes removed (:data:`REMOVED`, by a
 ``sitecustomize`` that every Python process of the run imports, kernels included) and with
 stdout in cp1252, a Windows console's encoding. Not Windows itself: what differs besides these
-attributes (paths, file locking, the console) is tested where it can be (see test_series for
-paths) or not at all."""
+attributes (paths, renames of open files, the console) is tested where it can be (renames: below;
+paths: test_series) or not at all."""
 
 from __future__ import annotations
 
@@ -146,3 +146,43 @@ def test_a_notebook_runs_top_to_bottom(windows_like, tmp_path):
     assert done.returncode == 0, done.stderr.decode("cp1252")
     report = json.loads(done.stdout.decode("cp1252").strip().splitlines()[-1])
     assert report["errors"] == [], report["errors"]
+
+
+# --- no file is held open across a rename (Windows refuses to rename an open file) ------------
+
+
+@pytest.fixture
+def renames(monkeypatch) -> list[str]:
+    """Every os.replace of the test, each checked: this process holds no descriptor on its
+    source (read from /proc/self/fd, so Linux only)."""
+    if not Path("/proc/self/fd").is_dir():
+        pytest.skip("needs /proc/self/fd")
+    real, done = os.replace, []
+
+    def checked(src, dst, *args, **kwargs):
+        source = os.path.realpath(src)
+        fds = Path("/proc/self/fd")
+        open_files = set()
+        for fd in fds.iterdir():
+            try:
+                open_files.add(os.readlink(fd))
+            except OSError:
+                pass
+        held = {name for name in open_files if name == source or name.startswith(source + "/")}
+        assert not held, f"{src} is still open while it is renamed"
+        done.append(Path(dst).name)
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", checked)
+    return done
+
+
+def test_no_output_is_open_when_it_is_renamed_into_place(renames, tmp_path, clip_file, scene_file):
+    from maskrcnn_tutorial.apps.cli import main
+
+    image = ["segment", str(scene_file), "--out", str(tmp_path / "o.png")]
+    assert main([*image, "--json", str(tmp_path / "o.json"), "--raw", str(tmp_path / "o.npz")]) == 0
+    video = ["--quiet", "segment", str(clip_file), "--out", str(tmp_path / "v.avi")]
+    assert main([*video, "--json", str(tmp_path / "v.json")]) == 0
+    assert main(["notebooks", str(tmp_path / "series")]) == 0
+    assert sorted(renames) == sorted(["o.png", "o.json", "o.npz", "v.avi", "v.json", "series"])

@@ -186,3 +186,33 @@ def test_no_output_is_open_when_it_is_renamed_into_place(renames, tmp_path, clip
     assert main([*video, "--json", str(tmp_path / "v.json")]) == 0
     assert main(["notebooks", str(tmp_path / "series")]) == 0
     assert sorted(renames) == sorted(["o.png", "o.json", "o.npz", "v.avi", "v.json", "series"])
+
+
+# --- process groups only where they exist -----------------------------------------------------
+
+
+STUBBORN = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)"
+
+
+@pytest.mark.parametrize("posix", [True, False], ids=["process groups", "none (Windows)"])
+def test_a_server_that_ignores_sigterm_is_killed(monkeypatch, posix):
+    """stop(): SIGTERM, then SIGKILL for the process group where os.killpg exists, else
+    Popen.kill (Windows' TerminateProcess)."""
+    from maskrcnn_tutorial.apps import server
+
+    if not posix:
+        monkeypatch.delattr(os, "killpg")
+        monkeypatch.delattr(os, "setsid")
+        assert server.own_process_group() == {
+            "creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
+        }
+    monkeypatch.setattr(server, "STOP_TIMEOUT_S", 1)
+    child = subprocess.Popen([sys.executable, "-c", STUBBORN], **server.own_process_group())
+    try:
+        time.sleep(0.5)  # its handler is installed
+        server.stop(child)
+        assert child.returncode == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()

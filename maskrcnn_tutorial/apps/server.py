@@ -39,6 +39,8 @@ MASK_BRANCH_ENV = "MASKRCNN_TUTORIAL_APP_MASK_BRANCH"
 INPUT_SIZE_ENV = "MASKRCNN_TUTORIAL_APP_INPUT_SIZE"
 #: Where Voila (jupyter_server's identity provider) reads the token: not on the command line.
 TOKEN_ENV = "JUPYTER_TOKEN"
+#: Seconds Voila gets to shut down cleanly before it is killed.
+STOP_TIMEOUT_S = 10
 
 
 def is_loopback(ip: str) -> bool:
@@ -201,12 +203,13 @@ def own_process_group() -> dict:
 
 
 def stop(process: subprocess.Popen) -> None:
-    """Stop Voila and its kernels: SIGTERM (a clean shutdown), after 10 s SIGKILL for its whole
-    process group where the system has process groups (POSIX), else the process itself."""
+    """Stop Voila and its kernels: SIGTERM (a clean shutdown), after :data:`STOP_TIMEOUT_S`
+    SIGKILL for its whole process group where the system has process groups (POSIX), else
+    the process itself (Windows)."""
     with contextlib.suppress(ProcessLookupError):
         process.terminate()
     try:
-        process.wait(timeout=10)
+        process.wait(timeout=STOP_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
             if hasattr(os, "killpg") and hasattr(signal, "SIGKILL"):

@@ -135,3 +135,11 @@ def test_python_m_runs_it_and_a_cp1252_console_prints_it(empty_model_cache):
     assert run.returncode == 0, run.stderr.decode("cp1252")
     out = run.stdout.decode("cp1252")
     assert check_names(out) == CHECKS and out.rstrip().splitlines()[-1].startswith("ready:")
+
+
+def test_an_opencv_without_the_tensorflow_importer_is_named(monkeypatch):
+    """OpenCV 5.1 dropped readNetFromTensorflow: what pip installed on a fresh venv here."""
+    monkeypatch.delattr(doctor.cv2.dnn, "readNetFromTensorflow")
+    (opencv,) = [c for c in doctor.run_checks() if c.name == "opencv"]
+    assert not opencv.ok and "cannot read TensorFlow graphs" in opencv.detail
+    assert 'pip install "opencv-python-headless>=4.5,<5.1"' in opencv.detail

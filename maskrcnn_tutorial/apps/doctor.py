@@ -78,6 +78,8 @@ def _opencv() -> str:
     major = int(cv2.__version__.split(".")[0])
     if major not in (4, 5):
         raise RuntimeError(f"OpenCV {cv2.__version__} is neither 4.x nor 5.x")
+    if not hasattr(cv2.dnn, "readNetFromTensorflow"):  # OpenCV 5.1 dropped it
+        raise RuntimeError(f"OpenCV {cv2.__version__} cannot read TensorFlow graphs")
     classic = hasattr(cv2.dnn, "ENGINE_CLASSIC")
     engine = "classic DNN engine, asked for by name" if classic else "classic DNN engine"
     return f"OpenCV {cv2.__version__} ({engine})"
@@ -207,7 +209,7 @@ def run_checks(need_coco: bool = False) -> list[Check]:
     model then) or when ``need_coco`` asks for it."""
     checks = [
         _run("python", _python, f"install Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer"),
-        _run("opencv", _opencv, "python -m pip install opencv-python-headless"),
+        _run("opencv", _opencv, 'python -m pip install "opencv-python-headless>=4.5,<5.1"'),
         *(_run(module, _package(module), f"{INSTALL_FIX} (for {why})") for module, why in PACKAGES),
         _run("shapes model", _shapes_model, f"reinstall the package: {INSTALL_FIX}"),
         _run("sample photos", _photos, f"reinstall the package: {INSTALL_FIX}"),

@@ -111,7 +111,7 @@ def _photos() -> str:
 
 
 def _kernel() -> str:
-    """The kernel the notebooks ask for (``python3``) exists and runs a Python >= 3.10."""
+    """The kernel the notebooks ask for (``python3``) exists and its Python imports this package."""
     importlib.import_module("ipykernel")
     from jupyter_client.kernelspec import KernelSpecManager
 

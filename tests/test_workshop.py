@@ -169,7 +169,7 @@ def test_the_offline_preparation_is_described(command):
 
 def test_nothing_claims_a_room_it_was_not_tried_in():
     text = GUIDE.read_text()
-    assert "30 laptops" not in text and "150 minutes" not in text and "face" not in text
+    assert "30 laptops" not in text and "150 minutes" not in text and "real face" not in text
 
 
 # --- the commands given for Windows -----------------------------------------------------------

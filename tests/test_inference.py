@@ -222,9 +222,9 @@ def test_box_masks_checks_boxes_where_they_enter(case):
 
 def raw_outputs(**changes):
     fields = {
-        "detection_out_final": np.zeros((1, 1, 100, 7), np.float32),
-        "detection_masks": np.zeros((100, 3, 15, 15), np.float32),
-        "detection_out": np.zeros((1, 1, 100, 7), np.float32),
+        names.DETECTION_OUT_FINAL: np.zeros((1, 1, 100, 7), np.float32),
+        names.DETECTION_MASKS: np.zeros((100, 3, 15, 15), np.float32),
+        names.DETECTION_OUT: np.zeros((1, 1, 100, 7), np.float32),
         "blob_shape": (1, 3, 64, 64),
         "image_shape": (64, 64),
         "time_ms": 1.0,
@@ -233,13 +233,13 @@ def raw_outputs(**changes):
 
 
 BAD_RAW = {
-    "6 columns": ({"detection_out_final": np.zeros((1, 1, 100, 6))}, "end in 7 columns"),
+    "6 columns": ({names.DETECTION_OUT_FINAL: np.zeros((1, 1, 100, 6))}, "end in 7 columns"),
     "NaN score": (
-        {"detection_out_final": np.full((1, 1, 100, 7), np.nan)},
+        {names.DETECTION_OUT_FINAL: np.full((1, 1, 100, 7), np.nan)},
         "NaN or infinite",
     ),
-    "masks 3-d": ({"detection_masks": np.zeros((100, 15, 15))}, "one row per detection"),
-    "masks for 50": ({"detection_masks": np.zeros((50, 3, 15, 15))}, "one row per detection"),
+    "masks 3-d": ({names.DETECTION_MASKS: np.zeros((100, 15, 15))}, "one row per detection"),
+    "masks for 50": ({names.DETECTION_MASKS: np.zeros((50, 3, 15, 15))}, "one row per detection"),
     "image 3 numbers": ({"image_shape": (64, 64, 3)}, "image_shape must be"),
     "image 0 high": ({"image_shape": (0, 64)}, "image_shape must be"),
     "image floats": ({"image_shape": (64.5, 64)}, "image_shape must be"),

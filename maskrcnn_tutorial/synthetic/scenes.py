@@ -23,6 +23,12 @@ from maskrcnn_tutorial.io import rle
 LABELS: tuple[str, ...] = ("circle", "square", "triangle", "ring", "star")
 """The shapes model's classes; a class id is a 0-based index into this tuple."""
 
+NEW_SHAPES: tuple[str, ...] = ("hexagon",)
+"""Shapes the generator can draw that the shipped model never saw (for fine-tuning lessons)."""
+
+ALL_SHAPES: tuple[str, ...] = LABELS + NEW_SHAPES
+"""Every shape the generator draws; a scene's ``classes`` is any selection of them."""
+
 EVAL_SEED_START = 1_000_000
 """Seeds at or above this value are evaluation scenes; training uses seeds below it."""
 
@@ -41,11 +47,12 @@ class Scene:
     class_ids: np.ndarray  # (N,) int64, 0-based into LABELS
     boxes: np.ndarray  # (N, 4) float32 x1, y1, x2, y2 (x2 = max col + 1)
     masks: np.ndarray  # (N, H, W) bool, visible part of each instance
+    classes: tuple[str, ...] = LABELS  # the class names that class_ids index
 
     @property
     def labels(self) -> list[str]:
         """Class names of the instances, in instance order."""
-        return [LABELS[int(c)] for c in self.class_ids]
+        return [self.classes[int(c)] for c in self.class_ids]
 
 
 @dataclass
@@ -53,6 +60,7 @@ class _Shape:
     """Geometry and appearance of one object, enough to draw it at any moment of a clip."""
 
     class_id: int
+    name: str  # the shape drawn (class_id indexes the scene's classes)
     cx: float
     cy: float
     radius: float  # half the object's extent, pixels
@@ -68,6 +76,7 @@ class _Shape:
         """The same shape ``t`` frames later."""
         return _Shape(
             self.class_id,
+            self.name,
             self.cx + self.vx * t,
             self.cy + self.vy * t,
             self.radius,
@@ -84,11 +93,14 @@ class _Shape:
 def _polygon(shape: _Shape) -> np.ndarray:
     """Outline of a polygonal shape as (K, 2) float points in pixels."""
     r = shape.radius
-    if shape.class_id == LABELS.index("square"):
+    if shape.name == "square":
         t = np.array([0.25, 0.75, 1.25, 1.75]) * np.pi
         pts = np.stack([np.cos(t), np.sin(t)], 1) * r
-    elif shape.class_id == LABELS.index("triangle"):
+    elif shape.name == "triangle":
         t = np.array([-0.5, 1 / 6, 5 / 6]) * np.pi
+        pts = np.stack([np.cos(t), np.sin(t) * shape.aspect], 1) * r
+    elif shape.name == "hexagon":  # six corners, squashed like the triangle
+        t = np.arange(6) * np.pi / 3
         pts = np.stack([np.cos(t), np.sin(t) * shape.aspect], 1) * r
     else:  # star: five points, inner vertices at `inner * r`
         t = -0.5 * np.pi + np.arange(10) * np.pi / 5
@@ -106,7 +118,7 @@ def _full_mask(shape: _Shape, size_hw: tuple[int, int]) -> np.ndarray:
     scale = 1 << shift
     centre = (int(round(shape.cx * scale)), int(round(shape.cy * scale)))
     deg = float(np.degrees(shape.angle))
-    name = LABELS[shape.class_id]
+    name = shape.name
     if name in ("circle", "ring"):
         axes = (int(round(shape.radius * scale)), int(round(shape.radius * shape.aspect * scale)))
         cv2.ellipse(canvas, centre, axes, deg, 0, 360, 1, -1, cv2.LINE_8, shift)
@@ -157,11 +169,13 @@ def _random_shape(
     bg_mean: np.ndarray,
     class_id: int | None = None,
     near: _Shape | None = None,
+    classes: tuple[str, ...] = LABELS,
 ) -> _Shape:
-    """Draw one object's parameters; with ``near`` it touches or overlaps that object."""
+    """Draw one object's parameters (``class_id`` indexes ``classes``); with ``near`` it
+    touches or overlaps that object."""
     h, w = size_hw
     scale = min(h, w) / 256.0
-    cid = int(rng.integers(len(LABELS))) if class_id is None else class_id
+    cid = int(rng.integers(len(classes))) if class_id is None else class_id
     radius = float(rng.uniform(20, 52) * scale)
     if near is None:
         cx, cy = rng.uniform(0.1 * w, 0.9 * w), rng.uniform(0.1 * h, 0.9 * h)
@@ -170,10 +184,12 @@ def _random_shape(
         dist = (near.radius + radius) * rng.uniform(0.6, 0.95)
         cx = float(np.clip(near.cx + np.cos(direction) * dist, 0.05 * w, 0.95 * w))
         cy = float(np.clip(near.cy + np.sin(direction) * dist, 0.05 * h, 0.95 * h))
-    inner = float(rng.uniform(0.45, 0.6)) if LABELS[cid] == "ring" else float(rng.uniform(0.4, 0.5))
+    name = classes[cid]
+    inner = float(rng.uniform(0.45, 0.6)) if name == "ring" else float(rng.uniform(0.4, 0.5))
     aspect = float(rng.uniform(0.7, 1.0))
     return _Shape(
         cid,
+        name,
         float(cx),
         float(cy),
         radius,
@@ -188,7 +204,11 @@ def _random_shape(
 
 
 def _random_layout(
-    rng: np.random.Generator, size_hw: tuple[int, int], bg_mean: np.ndarray, max_objects: int
+    rng: np.random.Generator,
+    size_hw: tuple[int, int],
+    bg_mean: np.ndarray,
+    max_objects: int,
+    classes: tuple[str, ...] = LABELS,
 ) -> list[_Shape]:
     """Objects for one scene; many scenes get a touching or overlapping same-class pair."""
     count = int(rng.integers(2, max_objects + 1))
@@ -196,13 +216,20 @@ def _random_layout(
     while len(shapes) < count:
         if shapes and rng.random() < 0.35:
             anchor = shapes[int(rng.integers(len(shapes)))]
-            shapes.append(_random_shape(rng, size_hw, bg_mean, anchor.class_id, near=anchor))
+            shapes.append(
+                _random_shape(rng, size_hw, bg_mean, anchor.class_id, near=anchor, classes=classes)
+            )
         else:
-            shapes.append(_random_shape(rng, size_hw, bg_mean))
+            shapes.append(_random_shape(rng, size_hw, bg_mean, classes=classes))
     return shapes
 
 
-def _render(rng: np.random.Generator, background: np.ndarray, shapes: list[_Shape]) -> Scene:
+def _render(
+    rng: np.random.Generator,
+    background: np.ndarray,
+    shapes: list[_Shape],
+    classes: tuple[str, ...] = LABELS,
+) -> Scene:
     """Paint shapes in order (later ones on top) and derive visible masks and tight boxes."""
     size_hw = background.shape[:2]
     img = background.copy()
@@ -228,24 +255,36 @@ def _render(rng: np.random.Generator, background: np.ndarray, shapes: list[_Shap
             np.zeros(0, np.int64),
             np.zeros((0, 4), np.float32),
             np.zeros((0, *size_hw), bool),
+            classes,
         )
     masks = np.stack([m for _, m in kept])
     boxes = exclusive([mask_box(m) for m in masks]).astype(np.float32)
-    return Scene(image, np.array([c for c, _ in kept], np.int64), boxes, masks)
+    return Scene(image, np.array([c for c, _ in kept], np.int64), boxes, masks, classes)
 
 
-def make_scene(seed: int, size_hw: tuple[int, int] = DEFAULT_HW, max_objects: int = 6) -> Scene:
+def make_scene(
+    seed: int,
+    size_hw: tuple[int, int] = DEFAULT_HW,
+    max_objects: int = 6,
+    classes: tuple[str, ...] = LABELS,
+) -> Scene:
     """Make the scene for ``seed`` (training below 1,000,000, evaluation at or above).
 
     Args:
         seed: non-negative scene seed; the same seed always gives the same scene.
         size_hw: (height, width) in pixels.
         max_objects: at most this many objects are drawn (occluded ones may then be dropped).
+        classes: the shapes to draw from (names in :data:`ALL_SHAPES`); the scene's class ids
+            index this tuple. The default, the shipped model's :data:`LABELS`, gives the same
+            scene for a seed as always.
     """
+    unknown = sorted(set(classes) - set(ALL_SHAPES))
+    if unknown or not classes:
+        raise ValueError(f"classes must be names from {ALL_SHAPES}, got {classes}")
     rng = np.random.default_rng(seed)
     background = _background(rng, size_hw)
-    shapes = _random_layout(rng, size_hw, background.mean(axis=(0, 1)), max_objects)
-    return _render(rng, background, shapes)
+    layout = _random_layout(rng, size_hw, background.mean(axis=(0, 1)), max_objects, classes)
+    return _render(rng, background, layout, tuple(classes))
 
 
 def make_clip(
@@ -273,7 +312,7 @@ def scene_truth(scene: Scene) -> dict:
     objects = [
         {
             "class_id": int(c),
-            "label": LABELS[int(c)],
+            "label": scene.classes[int(c)],
             "box": [float(v) for v in box],
             "mask": rle.encode(mask),
         }

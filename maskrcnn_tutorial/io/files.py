@@ -246,6 +246,10 @@ def land(temp: Path, path: Path) -> None:
     if pending is not None:
         pending.append((temp, path))
         return
+    _rename(temp, path)
+
+
+def _rename(temp: Path, path: Path) -> None:
     try:
         os.replace(temp, path)
     except OSError as exc:
@@ -256,7 +260,9 @@ def land(temp: Path, path: Path) -> None:
 @contextlib.contextmanager
 def staged() -> Iterator[None]:
     """Hold back the renames of every file written inside the block until it ends, so the
-    outputs of one command land together; an exception removes them all instead."""
+    outputs of one command land together; an exception removes them all instead. A block
+    inside another lands its files at its own end (an export inside a command is complete
+    when it returns)."""
     pending: list[tuple[Path, Path]] = []
     token = _staged.set(pending)
     try:
@@ -268,7 +274,7 @@ def staged() -> Iterator[None]:
     finally:
         _staged.reset(token)
     for temp, path in pending:
-        land(temp, path)
+        _rename(temp, path)
 
 
 def target(path: str | Path) -> Path:

@@ -8,8 +8,10 @@ Two models share the same files and the same loading call,
   directory.
 - ``shapes``: a small Mask R-CNN this project trains on synthetic scenes (:mod:`.shapes`, shipped
   inside the package), so everything works offline.
+- models you fine-tuned from ``shapes`` and registered by name (:mod:`.user`).
 
-Modules: :mod:`.registry` (which models exist, the default, :func:`load_model`), :mod:`.spec`
+Modules: :mod:`.registry` (which models exist, the default, :func:`load_model`), :mod:`.user`
+(registered fine-tuned models), :mod:`.spec`
 (what a model is made of), :mod:`.sources` (cache directory, download source, checksums),
 :mod:`.fetch` (download and install), :mod:`.labels` (COCO's class names) and :mod:`.standin`
 (a test double of the real network: its architecture with generated weights).
@@ -34,6 +36,7 @@ from maskrcnn_tutorial.models.registry import (
 )
 from maskrcnn_tutorial.models.sources import CACHE_ENV, COCO_NAME, cache_dir, coco_spec
 from maskrcnn_tutorial.models.spec import ModelSpec
+from maskrcnn_tutorial.models.user import check_model_name, register_model, user_models_dir
 
 __all__ = [
     "CACHE_ENV",
@@ -44,11 +47,14 @@ __all__ = [
     "ModelSpec",
     "all_specs",
     "cache_dir",
+    "check_model_name",
     "coco_spec",
     "default_model_name",
     "default_model_notice",
     "get_spec",
     "is_published_coco",
     "load_model",
+    "register_model",
     "shapes_spec",
+    "user_models_dir",
 ]

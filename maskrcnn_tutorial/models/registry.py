@@ -11,6 +11,13 @@ from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.inference import InputSize, Model
 from maskrcnn_tutorial.models.sources import COCO_SOURCE, coco_spec, sha1_file
 from maskrcnn_tutorial.models.spec import ModelSpec
+from maskrcnn_tutorial.models.user import (
+    BUILT_IN,
+    NAME_PATTERN,
+    user_models_dir,
+    user_spec,
+    user_specs,
+)
 
 MODEL_ENV = "MASKRCNN_TUTORIAL_MODEL"
 SHAPES_DIR = Path(__file__).resolve().parent / "shapes"
@@ -47,16 +54,27 @@ def shapes_spec() -> ModelSpec:
 
 
 def all_specs() -> dict[str, ModelSpec]:
-    """All known models by name, read afresh (the cache directory may change)."""
-    return {"coco": coco_spec(), "shapes": shapes_spec()}
+    """All known models by name, read afresh (the cache directory may change): the two
+    built-in ones and every registered one whose ``model.json`` is valid."""
+    return {"coco": coco_spec(), "shapes": shapes_spec(), **user_specs()}
 
 
 def get_spec(name: str) -> ModelSpec:
-    """The spec of model ``name``; a :class:`UserError` for an unknown name."""
+    """The spec of model ``name``; a :class:`UserError` for an unknown name or a registered
+    model whose ``model.json`` is damaged."""
+    if name in BUILT_IN:
+        return coco_spec() if name == "coco" else shapes_spec()
+    folder = user_models_dir() / name
+    if NAME_PATTERN.match(name) and (folder / "model.json").is_file():
+        spec = user_spec(folder)
+        if spec.name != name:
+            raise UserError(
+                f"{folder / 'model.json'} names the model {spec.name!r}, not {name!r}; "
+                "register it again"
+            )
+        return spec
     models = all_specs()
-    if name not in models:
-        raise UserError(f"unknown model {name!r}; choose one of: {', '.join(models)}")
-    return models[name]
+    raise UserError(f"unknown model {name!r}; choose one of: {', '.join(models)}")
 
 
 def default_model_name() -> str:

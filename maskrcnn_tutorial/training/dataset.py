@@ -21,10 +21,10 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from maskrcnn_tutorial import rle
 from maskrcnn_tutorial.errors import UserError
-from maskrcnn_tutorial.files import atomic_write_bytes, check_readable, staged
-from maskrcnn_tutorial.scenes import ALL_SHAPES, make_scene
+from maskrcnn_tutorial.io import rle
+from maskrcnn_tutorial.io.files import atomic_write_bytes, check_readable, staged
+from maskrcnn_tutorial.synthetic.scenes import ALL_SHAPES, make_scene
 
 #: How far (pixels) a polygon point may lie outside the picture: labelling tools put points on
 #: the border at ``width`` or ``height``, and rounding moves them a little further.
@@ -134,8 +134,7 @@ def _read_json(path: Path) -> dict:
         if not isinstance(data.get(key), list):
             raise _fail(
                 str(path),
-                f"has no '{key}' list; a COCO instance file has images, annotations and "
-                "categories",
+                f"has no '{key}' list; a COCO instance file has images, annotations and categories",
             )
     return data
 
@@ -161,7 +160,9 @@ def _categories(path: Path, items: list) -> tuple[tuple[str, ...], dict[int, int
         cid = item.get("id") if isinstance(item, dict) else None
         name = item.get("name") if isinstance(item, dict) else None
         if not _whole(cid) or not isinstance(name, str) or not name.strip():
-            raise _fail(str(path), f"category {item!r} needs a whole-number id and a name")
+            raise _fail(
+                str(path), f"category {item!r} needs a whole-number id and a name; add them"
+            )
         if cid in index:
             raise _fail(str(path), f"category id {cid} is declared twice; give each its own id")
         if name in names:
@@ -177,13 +178,18 @@ def _images(path: Path, folder: Path, items: list) -> dict[int, Sample]:
     samples: dict[int, Sample] = {}
     for item in items:
         if not isinstance(item, dict):
-            raise _fail(str(path), f"image entry {item!r} is not an object")
+            raise _fail(
+                str(path),
+                f"image entry {item!r} is not an object; give {{id, file_name, width, height}}",
+            )
         iid, name = item.get("id"), item.get("file_name")
         w, h = item.get("width"), item.get("height")
         if not _whole(iid) or not isinstance(name, str) or not name:
-            raise _fail(str(path), f"image {item!r} needs a whole-number id and a file_name")
+            raise _fail(
+                str(path), f"image {item!r} needs a whole-number id and a file_name; add them"
+            )
         if not (_whole(w) and _whole(h) and w > 0 and h > 0):
-            raise _fail(str(path), f"image {name!r} needs its width and height in pixels")
+            raise _fail(str(path), f"image {name!r} needs its width and height in pixels; add them")
         if iid in samples:
             raise _fail(str(path), f"image id {iid} is listed twice; give each its own id")
         file = folder / name
@@ -212,7 +218,10 @@ def _mask(where: str, seg: object, w: int, h: int) -> dict:
             raise _fail(where, "has an empty segmentation; draw its outline or delete it")
         for poly in seg:
             if not isinstance(poly, list) or not all(_number(v) for v in poly):
-                raise _fail(where, "has a polygon that is not a list of numbers [x1, y1, ...]")
+                raise _fail(
+                    where,
+                    "has a polygon that is not a list of numbers; write it as [x1, y1, ...]",
+                )
             if len(poly) % 2 or len(poly) < 6:
                 raise _fail(
                     where,
@@ -233,7 +242,7 @@ def _mask(where: str, seg: object, w: int, h: int) -> dict:
     if isinstance(seg, dict) and "counts" in seg and "size" in seg:
         size = seg["size"]
         if not (isinstance(size, list) and len(size) == 2 and all(_whole(v) for v in size)):
-            raise _fail(where, "has an RLE mask whose size is not [height, width]")
+            raise _fail(where, "has an RLE mask whose size is not [height, width]; export it again")
         if list(size) != [h, w]:
             raise _fail(
                 where,
@@ -252,9 +261,7 @@ def _mask(where: str, seg: object, w: int, h: int) -> dict:
                 return mask_utils.encode(np.asfortranarray(decoded))
         except (ValueError, TypeError, UnicodeEncodeError):
             pass
-        raise _fail(
-            where, f"has RLE counts that do not describe a {w}x{h} mask; export it again"
-        )
+        raise _fail(where, f"has RLE counts that do not describe a {w}x{h} mask; export it again")
     raise _fail(where, "has no segmentation (a list of polygons or an RLE mask); add one")
 
 
@@ -278,14 +285,21 @@ def load_coco(images: str | Path, annotations: str | Path) -> Dataset:
     crowd, seen = 0, set()
     for ann in data["annotations"]:
         if not isinstance(ann, dict):
-            raise _fail(str(path), f"annotation {ann!r} is not an object")
+            raise _fail(
+                str(path),
+                f"annotation {ann!r} is not an object; give {{image_id, category_id, ...}}",
+            )
         where = f"{path}: annotation {ann.get('id', '(no id)')}"
         if ann.get("id") is not None and ann["id"] in seen:
             raise _fail(where, "is listed twice (the same id); give each its own id")
         seen.add(ann.get("id"))
         sample = samples.get(ann.get("image_id"))  # type: ignore[arg-type]
         if sample is None:
-            raise _fail(where, f"refers to image id {ann.get('image_id')!r}, which is not listed")
+            raise _fail(
+                where,
+                f"refers to image id {ann.get('image_id')!r}, which is not listed; "
+                "list the image or fix image_id",
+            )
         where += f" (image {sample.file.name!r})"
         category = ann.get("category_id")
         if category not in index:

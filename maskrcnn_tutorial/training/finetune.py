@@ -23,9 +23,11 @@ import torch
 from tqdm.auto import tqdm
 
 from maskrcnn_tutorial.errors import UserError
-from maskrcnn_tutorial.files import temp_beside
-from maskrcnn_tutorial.inference import make_blob, read_net
-from maskrcnn_tutorial.training import layers, names
+from maskrcnn_tutorial.graph import names
+from maskrcnn_tutorial.graph.net import read_net
+from maskrcnn_tutorial.inference import make_blob
+from maskrcnn_tutorial.io.files import temp_beside
+from maskrcnn_tutorial.training import layers
 from maskrcnn_tutorial.training.dataset import Dataset
 from maskrcnn_tutorial.training.mirror import ShapesMaskRCNN
 from maskrcnn_tutorial.training.train import Batch, losses
@@ -141,6 +143,16 @@ class Pictures:
         return Batch(torch.from_numpy(np.stack(images)), boxes, classes, masks)
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl+C during :func:`fine_tune`, after the checkpoint of the steps done was saved."""
+
+    def __init__(self, step: int, checkpoint: Path) -> None:
+        super().__init__(
+            f"interrupted after step {step}; {checkpoint} holds it: resume to continue"
+        )
+        self.step, self.checkpoint = step, checkpoint
+
+
 def _save(state: dict, path: Path) -> None:
     """``torch.save`` to a temporary file beside ``path``, then rename: never half-written."""
     temp = temp_beside(path)
@@ -157,7 +169,9 @@ def load_checkpoint(path: Path) -> dict:
     try:
         state = torch.load(path, weights_only=True)
     except Exception as exc:  # a truncated or foreign file: pickle, zip or torch errors
-        raise UserError(f"{path} is not a readable training checkpoint ({exc}); delete it") from None
+        raise UserError(
+            f"{path} is not a readable training checkpoint ({exc}); delete it"
+        ) from None
     if not isinstance(state, dict) or not {"step", "model", "optimizer", "log"} <= set(state):
         raise UserError(f"{path} is not a checkpoint written by fine-tuning; delete it")
     return state
@@ -251,12 +265,43 @@ def fine_tune(
             if (step + 1) % schedule.checkpoint_every == 0:
                 save(step + 1)
         step = schedule.steps
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         save(len(log))
         bar.close()
-        print(f"interrupted after step {len(log)}; {path} saved: resume to continue", flush=True)
-        raise
+        raise TrainingInterrupted(len(log), path) from exc
     bar.close()
     save(step)
     model.eval()
     return log
+
+
+def opencv_parity(model: ShapesMaskRCNN, pb: Path, pbtxt: Path, image: np.ndarray) -> dict:
+    """Run the exported files in OpenCV and ``model`` in PyTorch on one BGR picture.
+
+    Returns the largest absolute difference of the RPN outputs (``rpn``), of the final
+    detection rows (``detections``: class, score, box) and of their masks (``masks``), and the
+    number of detections both found (``count``). Rows are paired by nearest match, since equal
+    scores may come out in either order.
+    """
+    blob = make_blob(cv2.resize(image, model.spec.input_size), model.spec.input_size)
+    net = read_net(str(pb), str(pbtxt))
+    net.setInput(blob)
+    stages = [names.RPN_BOX_FLAT, names.RPN_SCORES_FLAT, names.DETECTION_OUT_FINAL]
+    outputs = [*stages, names.DETECTION_MASKS]
+    got = dict(zip(outputs, net.forward(outputs), strict=True))
+    want = model.infer(blob)
+    rpn = max(float(np.abs(got[s].reshape(-1) - want[s].reshape(-1)).max()) for s in stages[:2])
+    rows_got = got[names.DETECTION_OUT_FINAL].reshape(-1, 7)
+    rows_want = want[names.DETECTION_OUT_FINAL].reshape(-1, 7)
+    live = np.flatnonzero(rows_want[:, 2] > 0)
+    diff = np.abs(rows_got[:, None, 1:] - rows_want[None, live, 1:]).max(-1)
+    pairs = diff.argmin(0) if len(live) else np.zeros(0, np.int64)
+    detections = float(diff[pairs, np.arange(len(live))].max()) if len(live) else 0.0
+    masks = got[names.DETECTION_MASKS].reshape(len(rows_got), -1)[pairs]
+    masks_want = want[names.DETECTION_MASKS].reshape(len(rows_want), -1)[live]
+    return {
+        "rpn": rpn,
+        "detections": detections,
+        "masks": float(np.abs(masks - masks_want).max()) if len(live) else 0.0,
+        "count": int(len(live)),
+    }

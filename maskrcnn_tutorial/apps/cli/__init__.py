@@ -20,8 +20,12 @@ from maskrcnn_tutorial.apps.cli.args import (
     MAX_CAMERA,
     MAX_INT,
     Parser,
+    annotation_file,
+    float_range,
+    folder,
     input_size,
     int_range,
+    model_name,
     unit_interval,
 )
 from maskrcnn_tutorial.apps.cli.commands import (
@@ -34,6 +38,7 @@ from maskrcnn_tutorial.apps.cli.commands import (
     cmd_notebooks,
     cmd_scene,
     cmd_segment,
+    cmd_train,
 )
 from maskrcnn_tutorial.apps.cli.signals import (
     Interrupted,
@@ -178,6 +183,44 @@ def build_parser() -> Parser:
     )
     app.add_argument("--input-size", type=input_size, metavar="SIZE", help=INPUT_SIZE_HELP)
     app.set_defaults(func=cmd_app)
+
+    train = add(
+        "train",
+        help="fine-tune the shapes model on your COCO-format pictures and register the result",
+        description="Fine-tune the shipped shapes model (always shapes, whichever model is "
+        "active) on a folder of pictures with COCO instance annotations, export it for "
+        "OpenCV into --out and register it under --name. Ctrl+C keeps a checkpoint; --resume "
+        "continues it.",
+    )
+    train.add_argument("--images", type=folder, required=True, help="folder of the pictures")
+    train.add_argument(
+        "--annotations",
+        type=annotation_file,
+        required=True,
+        metavar="FILE.json",
+        help="COCO instance annotations (polygons or RLE)",
+    )
+    train.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="folder for the run and the model"
+    )
+    train.add_argument(
+        "--name", type=model_name, help="register the model as NAME (default: --out's name)"
+    )
+    train.add_argument(
+        "--steps", type=int_range(1, 1_000_000), default=300, help="steps (default %(default)s)"
+    )
+    train.add_argument(
+        "--batch", type=int_range(1, 64), default=4, help="pictures per step (default %(default)s)"
+    )
+    train.add_argument(
+        "--lr",
+        type=float_range(1e-7, 1.0),
+        default=1e-3,
+        help="learning rate (default %(default)s)",
+    )
+    train.add_argument("--seed", type=int_range(0, 2**31 - 1), default=0, help="random seed")
+    train.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    train.set_defaults(func=cmd_train)
 
     doctor = add("doctor", help="check this laptop for the workshop (one line per check)")
     doctor.add_argument("--coco", action="store_true", help="also require the real COCO model")

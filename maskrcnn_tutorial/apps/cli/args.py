@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.inference import InputSize, parse_input_size
+from maskrcnn_tutorial.io.files import check_readable
+from maskrcnn_tutorial.models.user import check_model_name
 
 #: Highest camera number accepted (OpenCV reads larger numbers as a backend and crashes on some).
 MAX_CAMERA = 99
@@ -68,3 +71,28 @@ INPUT_SIZE_HELP = (
     "LearnOpenCV tutorial does; shapes resizes to 256x256), asis, N (smaller side N pixels, "
     "as the TensorFlow model's own 800) or WxH (as OpenCV's sample's 800x800)"
 )
+
+
+def folder(text: str) -> Path:
+    """argparse type: an existing folder."""
+    path = Path(text)
+    if not path.is_dir():
+        what = "does not exist" if not path.exists() else "is not a folder"
+        raise argparse.ArgumentTypeError(f"{text} {what}; give the folder of the pictures")
+    return path
+
+
+def annotation_file(text: str) -> Path:
+    """argparse type: a readable, non-empty file (its content is checked before training)."""
+    try:
+        return check_readable(Path(text), "a COCO annotation file (.json)")
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def model_name(text: str) -> str:
+    """argparse type: a name a fine-tuned model can be registered under."""
+    try:
+        return check_model_name(text)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -301,4 +302,41 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
     copied = copy_series(args.folder)
     print(f"{len(copied)} files copied into {args.folder}")
     print(f"next: jupyter lab {args.folder}   (open 00_start_here.ipynb)")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Fine-tune shapes on a COCO-format folder, export for OpenCV, register by name."""
+    from maskrcnn_tutorial.training.command import TrainRequest, run
+
+    name = args.name or models.check_model_name(args.out.resolve().name)
+    request = TrainRequest(
+        images=args.images,
+        annotations=args.annotations,
+        out=args.out,
+        name=name,
+        steps=args.steps,
+        batch=args.batch,
+        lr=args.lr,
+        seed=args.seed,
+        resume=args.resume,
+        progress=not args.quiet,
+    )
+    try:
+        done = run(request)
+    except KeyboardInterrupt as exc:
+        step = getattr(exc, "step", None)
+        if step is None:
+            raise
+        note(
+            f"error: interrupted after step {step}; the checkpoint is saved in "
+            f"{args.out}: run the same command with --resume to continue"
+        )
+        signum = getattr(exc.__context__, "signum", signal.SIGINT)
+        return 128 + int(signum)
+    log = done["log"]
+    print(
+        f"trained {len(log)} steps in {log[-1]['seconds']:.0f} s; exported to {args.out}; "
+        f"registered as {name!r}: maskrcnn-tutorial segment --model {name} IMAGE"
+    )
     return 0

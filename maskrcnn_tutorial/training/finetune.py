@@ -52,17 +52,20 @@ LOSSES = {
 CHECKPOINT = "checkpoint.pt"
 
 
-def replace_heads(base: ShapesMaskRCNN, classes: tuple[str, ...]) -> ShapesMaskRCNN:
+def replace_heads(base: ShapesMaskRCNN, classes: tuple[str, ...], seed: int = 0) -> ShapesMaskRCNN:
     """A copy of ``base`` whose class-dependent heads have one slot per name in ``classes``.
 
     Every other layer (backbone, RPN, second stage, the mask head's hidden convolution) keeps
     ``base``'s weights. In the classifier, the box deltas and the mask outputs, the slots of
     classes ``base`` knows by name (and the classifier's background row) are copied; the slots
-    of new classes start as a fresh model's do (small random weights, zero bias).
+    of new classes start as a fresh model's do (small random weights drawn from ``seed``,
+    zero bias).
     """
     if not classes or len(set(classes)) != len(classes):
         raise UserError(f"the class list {classes} must be non-empty and without repeats")
-    model = ShapesMaskRCNN(replace(base.spec, labels=tuple(classes)))
+    with torch.random.fork_rng():  # the same fresh slots every time, whatever ran before
+        torch.manual_seed(seed)
+        model = ShapesMaskRCNN(replace(base.spec, labels=tuple(classes)))
     old = dict(base.named_layers())
     with torch.no_grad():
         for name, layer in model.named_layers():

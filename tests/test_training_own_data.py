@@ -175,3 +175,20 @@ def test_the_train_command_trains_exports_registers_and_resumes(tmp_path, monkey
         main(["segment", str(scene), "--model", "hexagons", "--json", str(tmp_path / "d.json")])
         == 0
     )
+
+
+def test_the_numpy_mask_target_is_the_one_training_uses():
+    from maskrcnn_tutorial.training.targets import mask_target
+    from maskrcnn_tutorial.training.train import mask_targets
+
+    scene = make_scene(1_000_172)
+    h, w = scene.masks.shape[1:]
+    rng = np.random.default_rng(0)
+    boxes = scene.boxes / np.array([w, h, w, h], np.float32)
+    boxes = np.concatenate([boxes, boxes + rng.normal(0, 0.05, boxes.shape)]).astype(np.float32)
+    boxes[-1] = [-0.1, -0.1, 1.1, 0.5]  # partly outside the picture
+    masks = np.concatenate([scene.masks, scene.masks])
+    want = mask_targets(masks, boxes, 15).numpy()
+    got = np.stack([mask_target(m, b, 15) for m, b in zip(masks, boxes, strict=True)])
+    np.testing.assert_allclose(got, want, atol=1e-4)  # torch maps the grid in float32
+    assert got.shape == (len(masks), 15, 15) and 0 < got.mean() < 1

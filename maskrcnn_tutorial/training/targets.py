@@ -138,3 +138,25 @@ def roi_targets(
     if n_fg:
         deltas[:n_fg] = encode(gt[match[fg]], rois[fg], variances)
     return RoiTargets(rois[pick], labels, deltas, match[pick])
+
+
+def mask_target(mask: np.ndarray, box: np.ndarray, size: int = 15) -> np.ndarray:
+    """The mask head's training target for one region: ``mask`` (H, W) sampled bilinearly at
+    the centres of a ``size`` x ``size`` grid laid over the normalised ``box`` (x1, y1, x2, y2),
+    zero outside the picture. Values between 0 and 1 where the grid straddles an edge.
+
+    The loss compares the head's ``size`` x ``size`` output for the region's class with this
+    (``train.mask_targets`` computes the same for a batch of regions in torch).
+    """
+    h, w = mask.shape
+    t = (np.arange(size) + 0.5) / size
+    px = (box[0] + (box[2] - box[0]) * t) * w - 0.5  # pixel centres sit at half-integers
+    py = (box[1] + (box[3] - box[1]) * t) * h - 0.5
+    padded = np.pad(mask.astype(np.float32), 1)  # zeros outside, as grid_sample's padding
+    x0, y0 = np.floor(px).astype(int), np.floor(py).astype(int)
+    fx, fy = (px - x0)[None, :], (py - y0)[:, None]
+    xi = np.clip(x0 + 1, 0, w + 1), np.clip(x0 + 2, 0, w + 1)
+    yi = np.clip(y0 + 1, 0, h + 1), np.clip(y0 + 2, 0, h + 1)
+    top = padded[yi[0]][:, xi[0]] * (1 - fx) + padded[yi[0]][:, xi[1]] * fx
+    bottom = padded[yi[1]][:, xi[0]] * (1 - fx) + padded[yi[1]][:, xi[1]] * fx
+    return (top * (1 - fy) + bottom * fy).astype(np.float32)

@@ -38,6 +38,20 @@ def torch_available() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
+class TorchMissing(ImportError):
+    """PyTorch is not installed; shown in a notebook as its one-line message, no traceback."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython's hook: what the cell shows
+        return [str(self)]
+
+
+def require_torch() -> None:
+    """Stop here with one line on how to install PyTorch when it is missing (notebook 09 runs
+    everything before its training part without it)."""
+    if not torch_available():
+        raise TorchMissing(TORCH_INSTALL)
+
+
 @dataclass
 class TrainRequest:
     """A checked ``train`` command: data, output, name and schedule."""

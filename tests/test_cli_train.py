@@ -8,7 +8,7 @@ import json
 import pytest
 
 from maskrcnn_tutorial import models
-from maskrcnn_tutorial.cli import main
+from maskrcnn_tutorial.apps.cli import main
 from maskrcnn_tutorial.training import command
 from maskrcnn_tutorial.training.dataset import write_scenes
 

@@ -11,10 +11,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from maskrcnn_tutorial import models  # noqa: E402
-from maskrcnn_tutorial.cli import main  # noqa: E402
+from maskrcnn_tutorial.apps.cli import main  # noqa: E402
 from maskrcnn_tutorial.errors import UserError  # noqa: E402
-from maskrcnn_tutorial.scenes import LABELS, make_scene  # noqa: E402
-from maskrcnn_tutorial.training import names  # noqa: E402
+from maskrcnn_tutorial.graph import names  # noqa: E402
+from maskrcnn_tutorial.synthetic.scenes import LABELS, make_scene  # noqa: E402
 from maskrcnn_tutorial.training.command import BASE_MODEL  # noqa: E402
 from maskrcnn_tutorial.training.dataset import load_coco, write_scenes  # noqa: E402
 from maskrcnn_tutorial.training.export import export  # noqa: E402

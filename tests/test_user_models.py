@@ -11,8 +11,8 @@ import pytest
 
 from maskrcnn_tutorial import models
 from maskrcnn_tutorial.errors import UserError
-from maskrcnn_tutorial.models import SHAPES_DIR, get_spec, load_model, register_model, registry
-from maskrcnn_tutorial.scenes import make_scene
+from maskrcnn_tutorial.models import SHAPES_DIR, all_specs, get_spec, load_model, register_model
+from maskrcnn_tutorial.synthetic.scenes import make_scene
 
 
 def exported(folder: Path, name: str) -> Path:
@@ -39,7 +39,7 @@ def cache(tmp_path, monkeypatch) -> Path:
 def test_a_registered_model_loads_by_name_and_segments(cache, tmp_path):
     spec = register_model(exported(tmp_path / "out", "mine"))
     assert spec.weights == cache / "models" / "mine" / "mine.pb"
-    assert "mine" in registry() and get_spec("mine").labels == load_model("shapes").labels
+    assert "mine" in all_specs() and get_spec("mine").labels == load_model("shapes").labels
     model = load_model("mine")
     scene = make_scene(1_000_050)
     a, b = model.forward(scene.image), load_model("shapes").forward(scene.image)
@@ -93,7 +93,7 @@ def test_a_damaged_model_json_is_one_line_and_leaves_the_others_usable(cache, tm
     with pytest.raises(UserError) as info:
         get_spec("mine")
     assert expected in str(info.value) and "\n" not in str(info.value)
-    assert "mine" not in registry() and load_model("shapes").name == "shapes"
+    assert "mine" not in all_specs() and load_model("shapes").name == "shapes"
 
 
 def test_model_json_that_is_not_json_and_a_name_that_differs(cache, tmp_path):

@@ -107,6 +107,8 @@ def test_an_interrupted_run_resumes_to_the_same_weights(base, data, tmp_path, mo
     assert state["step"] == 2 and len(state["log"]) == 2
     monkeypatch.setattr(Pictures, "batch", batch)
 
+    with pytest.raises(UserError, match="another schedule"):
+        fine_tune(halted, data, tmp_path / "b", Schedule(steps=5, batch=2), resume=True)
     resumed = replace_heads(base, CLASSES)  # a fresh process: weights come from the file
     log2 = fine_tune(resumed, data, tmp_path / "b", schedule, resume=True, progress=False)
     assert [e["step"] for e in log2] == [1, 2, 3, 4]
@@ -157,17 +159,35 @@ def test_the_train_command_trains_exports_registers_and_resumes(tmp_path, monkey
     assert main([*args, "--out", str(out), "--steps", "2"]) == 0
     said = capsys.readouterr().out
     assert "registered as 'hexagons'" in said and "trained 2 steps" in said
+    assert "OpenCV runs the export as PyTorch does" in said
     assert {"hexagons.pb", "hexagons.pbtxt", "model.json", "losses.csv"} <= {
         p.name for p in out.iterdir()
     }
     assert len((out / "losses.csv").read_text().splitlines()) == 3
     assert models.load_model("hexagons").labels == CLASSES
-    # the same --out again: refused before any work, unless resumed
+    # the same --out again: refused before any work
     assert main([*args, "--out", str(out), "--steps", "3"]) == 2
     assert "add --resume" in capsys.readouterr().err
-    assert main([*args, "--out", str(out), "--steps", "3", "--resume"]) == 0
+    # Ctrl+C at the third step keeps the checkpoint, and --resume goes on from it
+    again, batch, calls = tmp_path / "again", Pictures.batch, []
+
+    def stop_third(self, rng, size):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return batch(self, rng, size)
+
+    monkeypatch.setattr(Pictures, "batch", stop_third)
+    assert main([*args, "--out", str(again), "--steps", "3"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted after step 2" in err and "--resume" in err
+    assert sorted(p.name for p in again.iterdir()) == ["training"]  # no model yet
+    monkeypatch.setattr(Pictures, "batch", batch)
+    assert main([*args, "--out", str(again), "--steps", "3", "--resume"]) == 0
     assert "trained 3 steps" in capsys.readouterr().out
-    assert len((out / "losses.csv").read_text().splitlines()) == 4
+    assert len((again / "losses.csv").read_text().splitlines()) == 4
+    assert main([*args, "--out", str(again), "--steps", "4", "--resume"]) == 2
+    assert "another schedule" in capsys.readouterr().err
     # segment with it, by name
     scene = tmp_path / "scene.png"
     assert main(["scene", "--seed", "1960000", "--out", str(scene)]) == 0

@@ -100,7 +100,9 @@ def losses_csv(log: list[dict[str, float]]) -> bytes:
 
 
 def run(request: TrainRequest) -> dict:
-    """Check, train, export and register; returns what was done (see the module docstring)."""
+    """Check, train, export and register; returns the dataset, the training log, the registered
+    model's spec and the largest OpenCV-PyTorch differences on the last picture (``parity``,
+    see :func:`.finetune.opencv_parity`)."""
     from maskrcnn_tutorial.models import check_model_name, register_model
     from maskrcnn_tutorial.training.dataset import load_coco
 
@@ -115,7 +117,12 @@ def run(request: TrainRequest) -> dict:
     import torch
 
     from maskrcnn_tutorial.training.export import export
-    from maskrcnn_tutorial.training.finetune import Schedule, fine_tune, replace_heads
+    from maskrcnn_tutorial.training.finetune import (
+        Schedule,
+        fine_tune,
+        opencv_parity,
+        replace_heads,
+    )
     from maskrcnn_tutorial.training.mirror import ShapesMaskRCNN
 
     torch.set_num_threads(max(1, min(os.cpu_count() or 1, 4)))
@@ -143,5 +150,7 @@ def run(request: TrainRequest) -> dict:
     with staged():
         export(model, request.out, info, request.name, parity_images=[dataset.image(0)])
         atomic_write_bytes(request.out / "losses.csv", losses_csv(log))
+    files = request.out / f"{request.name}.pb", request.out / f"{request.name}.pbtxt"
+    parity = opencv_parity(model, *files, dataset.image(len(dataset) - 1))
     spec = register_model(request.out)
-    return {"dataset": dataset, "log": log, "spec": spec}
+    return {"dataset": dataset, "log": log, "spec": spec, "parity": parity}

@@ -218,6 +218,11 @@ def fine_tune(
                 f"{path} was trained for classes {state.get('classes')}, not "
                 f"{list(dataset.classes)}; use another working folder"
             )
+        if state.get("schedule") != asdict(schedule):
+            raise UserError(
+                f"{path} was trained with another schedule ({state.get('schedule')}); resume "
+                "with the same one, or use another working folder"
+            )
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         start, log = int(state["step"]), list(state["log"])

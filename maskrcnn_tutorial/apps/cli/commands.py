@@ -334,7 +334,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
         signum = getattr(exc.__context__, "signum", signal.SIGINT)
         return 128 + int(signum)
-    log = done["log"]
+    log, parity = done["log"], done["parity"]
+    print(
+        f"OpenCV runs the export as PyTorch does: largest difference {parity['detections']:.1e} "
+        f"in the detections, {parity['masks']:.1e} in the masks ({parity['count']} detections "
+        "on the last picture)"
+    )
     print(
         f"trained {len(log)} steps in {log[-1]['seconds']:.0f} s; exported to {args.out}; "
         f"registered as {name!r}: maskrcnn-tutorial segment --model {name} IMAGE"

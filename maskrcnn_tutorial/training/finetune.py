@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.graph import names

@@ -57,3 +57,35 @@ def test_cli_writes_the_json(tmp_path, capsys):
     saved = json.loads(out.read_text())
     assert saved["images"] == 2 and set(saved) == {"model", "images", "box", "mask"}
     assert "AP50" in capsys.readouterr().out
+
+
+def test_a_coco_dataset_of_the_same_scenes_gets_the_same_ap(tmp_path):
+    """evaluate_dataset (any COCO folder) against evaluate (scenes drawn in memory)."""
+    from maskrcnn_tutorial.models import load_model
+    from maskrcnn_tutorial.synthetic.evaluate import evaluate, evaluate_dataset
+    from maskrcnn_tutorial.synthetic.scenes import LABELS
+    from maskrcnn_tutorial.training.dataset import load_coco, write_scenes
+
+    seeds = range(1_000_000, 1_000_012)
+    path = write_scenes(tmp_path, seeds, classes=LABELS, polygons=False)
+    data = load_coco(tmp_path / "images", path)
+    got = evaluate_dataset(load_model("shapes"), data)
+    want = evaluate("shapes", images=len(seeds), seed=seeds[0])
+    for kind in ("box", "mask"):
+        for key in ("AP", "AP50", "AP75"):
+            assert got[kind][key] == pytest.approx(want[kind][key], abs=1e-9), (kind, key)
+    assert set(got["per_class"]) == set(LABELS)
+
+
+def test_a_class_the_model_lacks_scores_zero_and_others_are_kept(tmp_path):
+    from maskrcnn_tutorial.models import load_model
+    from maskrcnn_tutorial.synthetic.evaluate import evaluate_dataset
+    from maskrcnn_tutorial.synthetic.scenes import ALL_SHAPES
+    from maskrcnn_tutorial.training.dataset import load_coco, write_scenes
+
+    path = write_scenes(tmp_path, range(1_950_000, 1_950_012), classes=ALL_SHAPES)
+    report = evaluate_dataset(load_model("shapes"), load_coco(tmp_path / "images", path))
+    assert report["per_class"]["hexagon"] == {
+        kind: {"AP": 0.0, "AP50": 0.0, "AP75": 0.0} for kind in ("box", "mask")
+    }
+    assert report["per_class"]["ring"]["mask"]["AP50"] > 0.5

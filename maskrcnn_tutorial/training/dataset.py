@@ -358,13 +358,15 @@ def write_scenes(
     seeds: range | list[int],
     classes: tuple[str, ...] = ALL_SHAPES,
     annotations: str = "annotations.json",
+    polygons: bool = True,
 ) -> Path:
     """Write synthetic scenes as a COCO dataset: ``out/images/<seed>.png`` and
     ``out/<annotations>``; returns the annotation file's path.
 
     Objects that one outline describes are written as polygons, the others (rings with their
     hole, objects cut in two by another) as compressed RLE, so both kinds a labelling tool
-    writes are exercised. Category ids start at 1, as COCO's do.
+    writes are exercised (``polygons=False``: every mask as RLE, exactly the scene's). Category
+    ids start at 1, as COCO's do.
     """
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
@@ -385,7 +387,7 @@ def write_scenes(
             atomic_write_bytes(out / "images" / name, png.tobytes())
             doc["images"].append({"id": seed, "file_name": name, "width": w, "height": h})
             for cid, box, mask in zip(scene.class_ids, scene.boxes, scene.masks, strict=True):
-                seg = _polygons(mask) or rle.encode(mask)
+                seg = (polygons and _polygons(mask)) or rle.encode(mask)
                 x1, y1, x2, y2 = (float(v) for v in box)
                 doc["annotations"].append(
                     {

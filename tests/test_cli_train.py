@@ -103,6 +103,13 @@ def test_an_out_name_that_cannot_name_a_model_needs_name(data, tmp_path, capsys)
     assert "'my model' is not usable" in err
 
 
+def test_an_out_inside_the_registered_models_is_refused(data, tmp_path, capsys):
+    inside = models.user_models_dir() / "mine"
+    err = run(capsys, _args(data, tmp_path, **{"--out": str(inside)}))
+    assert "is inside the registered models' folder" in err
+    assert not inside.exists()
+
+
 def test_without_torch_it_says_how_to_install_it(data, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(command, "torch_available", lambda: False)
     err = run(capsys, _args(data, tmp_path))

@@ -103,10 +103,16 @@ def run(request: TrainRequest) -> dict:
     """Check, train, export and register; returns the dataset, the training log, the registered
     model's spec and the largest OpenCV-PyTorch differences on the last picture (``parity``,
     see :func:`.finetune.opencv_parity`)."""
-    from maskrcnn_tutorial.models import check_model_name, register_model
+    from maskrcnn_tutorial.models import check_model_name, register_model, user_models_dir
     from maskrcnn_tutorial.training.dataset import load_coco
 
     check_model_name(request.name)
+    models = user_models_dir().resolve()
+    if models == request.out.resolve() or models in request.out.resolve().parents:
+        raise UserError(
+            f"--out {request.out} is inside the registered models' folder {models}; choose a "
+            "folder elsewhere (the model is copied there at the end)"
+        )
     if not torch_available():
         raise UserError(TORCH_INSTALL)
     dataset = load_coco(request.images, request.annotations)

@@ -75,8 +75,8 @@ def _break(key, value):
 BROKEN = {
     "labels missing": (_break("labels", KeyError), "'labels' must list distinct class names"),
     "labels repeated": (_break("labels", ["a", "a"]), "'labels' must list distinct"),
-    "size wrong": (_break("input_size", [256]), "'input_size' must be [width, height]"),
-    "size negative": (_break("input_size", [256, -1]), "'input_size' must be [width, height]"),
+    "size wrong": (_break("input_hw", [256]), "'input_hw' must be [height, width]"),
+    "size negative": (_break("input_hw", [256, -1]), "'input_hw' must be [height, width]"),
     "no checksums": (_break("sha256", {}), "'sha256' must give the checksums"),
     "no name": (_break("name", 3), "has no usable 'name'"),
 }

@@ -51,7 +51,7 @@ def user_spec(folder: Path) -> ModelSpec:
         raise UserError(f"{meta_file} is not valid JSON ({exc}); {fix}") from None
     if not isinstance(meta, dict):
         raise UserError(f"{meta_file} holds no JSON object; {fix}")
-    name, labels, size = meta.get("name"), meta.get("labels"), meta.get("input_size")
+    name, labels, size = meta.get("name"), meta.get("labels"), meta.get("input_hw")
     digests = meta.get("sha256")
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise UserError(f"{meta_file} has no usable 'name'; {fix}")
@@ -67,7 +67,7 @@ def user_spec(folder: Path) -> ModelSpec:
         and len(size) == 2
         and all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 4096 for v in size)
     ):
-        raise UserError(f"{meta_file}: 'input_size' must be [width, height] in pixels; {fix}")
+        raise UserError(f"{meta_file}: 'input_hw' must be [height, width] in pixels; {fix}")
     files = (f"{name}.pb", f"{name}.pbtxt")
     if not (isinstance(digests, dict) and all(isinstance(digests.get(f), str) for f in files)):
         raise UserError(f"{meta_file}: 'sha256' must give the checksums of {files}; {fix}")
@@ -77,7 +77,7 @@ def user_spec(folder: Path) -> ModelSpec:
         weights=folder / files[0],
         config=folder / files[1],
         labels=tuple(labels),
-        input_size=(size[0], size[1]),
+        input_hw=(size[0], size[1]),
         how_to_get="maskrcnn-tutorial train ... (then it is registered by name)",
         repair=f"train and register it again, or delete {folder}",
         sha256=tuple((f, digests[f]) for f in files),

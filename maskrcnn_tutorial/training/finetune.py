@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from maskrcnn_tutorial.boxes import normalized
 from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.graph import names
 from maskrcnn_tutorial.graph.net import read_net
@@ -116,17 +117,18 @@ class Pictures:
     """The dataset's pictures resized to the network's input, kept in memory after first use,
     and drawn into batches (random pictures, half of them mirrored left to right)."""
 
-    def __init__(self, dataset: Dataset, input_size: tuple[int, int]) -> None:
-        self.dataset, self.input_size = dataset, input_size
+    def __init__(self, dataset: Dataset, input_hw: tuple[int, int]) -> None:
+        self.dataset, self.input_hw = dataset, input_hw
         self._cache: dict[int, tuple] = {}
 
     def item(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """RGB float (3, H, W) at the input size, class ids, normalised boxes, masks."""
         if index not in self._cache:
-            image = cv2.resize(self.dataset.image(index), self.input_size)
+            height, width = self.input_hw
+            image = cv2.resize(self.dataset.image(index), (width, height))
             ids, boxes, masks = self.dataset.targets(index)
             s = self.dataset.samples[index]
-            boxes = boxes / np.array([s.width, s.height, s.width, s.height], np.float32)
+            boxes = normalized(boxes, (s.height, s.width))
             rgb = image[:, :, ::-1].transpose(2, 0, 1).astype(np.float32)
             self._cache[index] = (rgb, ids, boxes.astype(np.float32), masks)
         return self._cache[index]
@@ -227,11 +229,11 @@ def fine_tune(
         opt.load_state_dict(state["optimizer"])
         start, log = int(state["step"]), list(state["log"])
         seconds = float(log[-1]["seconds"]) if log else 0.0
-    w, h = model.spec.input_size
+    spec = model.spec
     anchors = layers.prior_boxes(
-        model.spec.feature_shape(), (h, w), model.spec.feature_stride, model.spec.anchors
+        spec.feature_hw(), spec.input_hw, spec.feature_stride, spec.anchors_hw
     )
-    pictures = Pictures(dataset, model.spec.input_size)
+    pictures = Pictures(dataset, spec.input_hw)
 
     def save(step: int) -> None:
         _save(
@@ -291,7 +293,8 @@ def opencv_parity(model: ShapesMaskRCNN, pb: Path, pbtxt: Path, image: np.ndarra
     number of detections both found (``count``). Rows are paired by nearest match, since equal
     scores may come out in either order.
     """
-    blob = make_blob(cv2.resize(image, model.spec.input_size), model.spec.input_size)
+    height, width = model.spec.input_hw
+    blob = make_blob(cv2.resize(image, (width, height)), model.spec.input_hw)
     net = read_net(str(pb), str(pbtxt))
     net.setInput(blob)
     stages = [names.RPN_BOX_FLAT, names.RPN_SCORES_FLAT, names.DETECTION_OUT_FINAL]

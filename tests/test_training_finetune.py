@@ -158,7 +158,7 @@ def test_a_failed_export_leaves_the_folder_as_it_was(tmp_path, capsys, monkeypat
     for name in EXPORTED:
         (out / name).write_bytes(b"previous " + name.encode())
 
-    def full_disk(model, folder):
+    def full_disk(model, folder, images=None):
         (folder / "parity.npz").write_bytes(b"trunc")  # what a full disk leaves half-written
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 

@@ -1,28 +1,28 @@
 """The switch CI sets (``$MASKRCNN_TUTORIAL_STRICT``): a suite skipped for a missing requirement
-(torch, the real text graph, Chromium) fails instead. Checked by running pytest on small probe
-tests that hit the real skip sites with the requirement made absent."""
+(torch, the real text graph, Chromium) fails instead. Checked by running pytest (in process:
+``pytester``) on small probe tests that hit the real skip sites with the requirement made absent."""
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
-from pathlib import Path
-
 from tests.requires import STRICT_ENV, TORCH
-
-ROOT = Path(__file__).resolve().parents[1]
 
 PROBES = """
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests import reference, requires
 from tests.browser import conftest as browser_conftest
 from tests.browser.conftest import browser  # noqa: F401  (the fixture the browser tests use)
 
-browser_conftest.CHROMIUM = Path("absent") / "chromium"
+
+@pytest.fixture(scope="session", autouse=True)
+def no_chromium():
+    saved = browser_conftest.CHROMIUM
+    browser_conftest.CHROMIUM = Path("absent") / "chromium"
+    yield
+    browser_conftest.CHROMIUM = saved
 
 
 def test_training_without_torch(monkeypatch):
@@ -44,59 +44,50 @@ import sys
 
 from tests import requires
 
-sys.modules["torch"] = None
-torch = requires.module("torch", requires.TORCH)
+saved = sys.modules.get("torch")
+sys.modules["torch"] = None  # import torch raises ImportError
+try:
+    torch = requires.module("torch", requires.TORCH)
+finally:
+    sys.modules["torch"] = saved
 
 
 def test_uses_torch():
     pass
 """
 
+REASONS = (TORCH, "the real text graph is not at absent", "no browser: absent")
 
-def run_probes(tmp_path: Path, strict: bool) -> tuple[int, str]:
+
+def run_probes(pytester, monkeypatch, strict: bool):
     """Run both probe files (a collection error does not stop the other file)."""
-    (tmp_path / "test_probes.py").write_text(PROBES)
-    (tmp_path / "test_module_level.py").write_text(MODULE_LEVEL)
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    env = {k: v for k, v in os.environ.items() if k != STRICT_ENV}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    pytester.makepyfile(test_probes=PROBES, test_module_level=MODULE_LEVEL)
     if strict:
-        env[STRICT_ENV] = "1"
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rfEs"]
-    done = subprocess.run(
-        [*command, "--continue-on-collection-errors", "."],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+        monkeypatch.setenv(STRICT_ENV, "1")
+    else:
+        monkeypatch.delenv(STRICT_ENV, raising=False)
+    return pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "-rfEs", "--continue-on-collection-errors"
     )
-    return done.returncode, done.stdout + done.stderr
 
 
-def summary(output: str) -> dict[str, int]:
-    """The counts of pytest's last line, e.g. {'failed': 2, 'error': 1}."""
-    last = output.strip().splitlines()[-1]
-    return {word.rstrip("s"): int(n) for n, word in re.findall(r"(\d+) (\w+)", last)}
-
-
-def test_without_the_switch_missing_requirements_skip_with_their_reason(tmp_path):
-    code, output = run_probes(tmp_path, strict=False)
-    assert code == 0, output
-    assert summary(output) == {"skipped": 4}, output  # three tests and one module
-    for reason in (TORCH, "the real text graph is not at absent", "no browser: absent"):
-        assert reason in output, output
+def test_without_the_switch_missing_requirements_skip_with_their_reason(pytester, monkeypatch):
+    result = run_probes(pytester, monkeypatch, strict=False)
+    assert result.ret == 0
+    result.assert_outcomes(skipped=4)  # three tests and one module
+    output = result.stdout.str()
+    assert all(reason in output for reason in REASONS), output
     assert STRICT_ENV not in output
 
 
-def test_under_the_switch_they_fail_with_their_reason(tmp_path):
-    code, output = run_probes(tmp_path, strict=True)
-    assert code == 1, output
+def test_under_the_switch_they_fail_with_their_reason(pytester, monkeypatch):
+    result = run_probes(pytester, monkeypatch, strict=True)
+    assert result.ret == 1
     # two tests fail; the browser fixture's failure and the module's are errors
-    assert summary(output) == {"failed": 2, "error": 2}, output
+    result.assert_outcomes(failed=2, errors=2)
+    output = result.stdout.str()
     lines = [x for x in output.splitlines() if f"[{STRICT_ENV} is set" in x]
     assert len(lines) == 4, output  # each failure says why, and that the switch made it one
-    for reason in (TORCH, "the real text graph is not at absent", "no browser: absent"):
+    for reason in REASONS:
         assert any(x.startswith(reason) for x in lines), output
     assert sum(x.startswith(TORCH) for x in lines) == 2, output  # a test and a module

@@ -13,7 +13,8 @@ import cv2
 import numpy as np
 import pytest
 
-from maskrcnn_tutorial.inference import RawOutputs
+from maskrcnn_tutorial.inference import Model, RawOutputs
+from maskrcnn_tutorial.models import coco_spec, load_model
 from maskrcnn_tutorial.models.fetch import COCO_SOURCE, fetch_coco, sha1_file
 from maskrcnn_tutorial.models.standin import GRAPH_NAME, WEIGHTS_NAME
 from maskrcnn_tutorial.synthetic.scenes import make_clip, make_scene
@@ -103,6 +104,20 @@ def standin(tmp_path_factory) -> Path:
     (``make test`` keeps it in ``.venv``); skipped where the real text graph is absent."""
     root = os.environ.get("MASKRCNN_TUTORIAL_STANDIN_CACHE")
     return standin_dir(Path(root) if root else tmp_path_factory.mktemp("standin"))
+
+
+@pytest.fixture(scope="session")
+def shapes_model() -> Model:
+    """The embedded ``shapes`` model, loaded once for the session: tests that change it (its
+    methods, its input size) load their own or use ``monkeypatch``, which undoes the change."""
+    return load_model("shapes")
+
+
+@pytest.fixture(scope="session")
+def coco_standin_model(standin) -> Model:
+    """The stand-in of the real network, loaded once as the fetched ``coco`` model would be."""
+    spec = replace(coco_spec(), weights=standin / WEIGHTS_NAME, config=standin / GRAPH_NAME)
+    return Model.load(spec)
 
 
 @pytest.fixture(scope="session")

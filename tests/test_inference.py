@@ -10,8 +10,8 @@ from maskrcnn_tutorial.synthetic.scenes import make_scene
 
 
 @pytest.fixture(scope="module")
-def model():
-    return load_model("shapes")
+def model(shapes_model):
+    return shapes_model
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from .conftest import make_raw
 
 
 @pytest.fixture(scope="module")
-def shapes():
-    return load_model("shapes")
+def shapes(shapes_model):
+    return shapes_model
 
 
 def test_segment_matches_its_parts_and_times_them(shapes):

@@ -14,7 +14,7 @@ import pytest
 
 from maskrcnn_tutorial.graph import names
 from maskrcnn_tutorial.graph.textgraph import external_inputs, read_text_graph
-from maskrcnn_tutorial.inference import make_blob, read_net
+from maskrcnn_tutorial.inference import make_blob
 from maskrcnn_tutorial.models import standin as standin_pkg
 from maskrcnn_tutorial.models.standin.__main__ import main
 from maskrcnn_tutorial.models.standin.weights import calibration_images
@@ -68,9 +68,9 @@ def test_parameter_count_and_the_published_21_8_million():
 
 
 @pytest.fixture(scope="module")
-def outputs(standin):
+def outputs(coco_standin_model):
     """The stand-in's three outputs on a 1280 x 720 frame and two other sizes."""
-    net = read_net(str(standin / standin_pkg.WEIGHTS_NAME), str(standin / standin_pkg.GRAPH_NAME))
+    net = coco_standin_model.net
     images = [cv2.resize(calibration_images(7)[0], (1280, 720))] + calibration_images(8)[1:3]
     results = []
     for image in images:

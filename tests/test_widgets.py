@@ -159,11 +159,10 @@ def test_box_probe_picture_clamps_boxes_and_upscales_small_pictures():
 
 
 @pytest.fixture(scope="module")
-def shapes_probe():
-    from maskrcnn_tutorial.models import load_model
+def shapes_probe(shapes_model):
     from maskrcnn_tutorial.synthetic.scenes import make_scene
 
-    model = load_model("shapes")
+    model = shapes_model
     image = make_scene(1_000_051).image
     return model, image, model.forward(image)
 

@@ -82,8 +82,8 @@ def test_every_tap_is_a_layer_opencv_builds_from_the_real_graph(coco_standin_mod
     assert not missing
 
 
-def test_mask_feature_tap_is_what_resize_bilinear_reads():
-    model = load_model("shapes")
+def test_mask_feature_tap_is_what_resize_bilinear_reads(shapes_model):
+    model = shapes_model
     graph = read_text_graph(model.spec.config)
     feature = anatomy.mask_feature_tap(model)
     assert feature == "SecondStageFeatureExtractor_1/Conv2d_1/Relu"

@@ -58,6 +58,7 @@ NO_OPENCV = {
     "test_boxes.py": "box arithmetic and IoU in numpy",
     "test_environment.py": "environment.yml against pyproject.toml",
     "test_fetch.py": "downloads, checksums and tarballs from a local HTTP server",
+    "test_figures.py": "matplotlib diagrams of the explain package",
     "test_graph.py": "the shapes text graph written by the training package",
     "test_layout.py": "the package's import graph and public names",
     "test_makefile.py": "make -n",

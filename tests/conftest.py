@@ -13,11 +13,15 @@ import cv2
 import numpy as np
 import pytest
 
-from maskrcnn_tutorial.inference import RawOutputs
+from maskrcnn_tutorial.inference import Model, RawOutputs
+from maskrcnn_tutorial.models import coco_spec, load_model
 from maskrcnn_tutorial.models.fetch import COCO_SOURCE, fetch_coco, sha1_file
 from maskrcnn_tutorial.models.standin import GRAPH_NAME, WEIGHTS_NAME
 from maskrcnn_tutorial.synthetic.scenes import make_clip, make_scene
 from tests.reference import standin_dir
+
+# pytester runs pytest in process on probe tests (tests/test_requires.py)
+pytest_plugins = ["pytester"]
 
 
 def make_raw(
@@ -44,6 +48,39 @@ def make_raw(
     )
 
 
+#: Test modules whose tests never call OpenCV in the test process, so their results cannot depend
+#: on its version: ``make unit-cv4`` (the suite again on OpenCV 4) leaves them out, and runs every
+#: other test, marked ``opencv`` here. Checked by running these modules with every cv2 function
+#: made to raise while a test runs. A module that reaches cv2 at all (a forward pass, image or
+#: video files, drawing, ``cv2.resize`` inside post-processing, synthetic scenes drawn for
+#: training) stays off this list; new modules are on OpenCV 4 too until someone adds them here.
+NO_OPENCV = {
+    "test_boxes.py": "box arithmetic and IoU in numpy",
+    "test_environment.py": "environment.yml against pyproject.toml",
+    "test_fetch.py": "downloads, checksums and tarballs from a local HTTP server",
+    "test_figures.py": "matplotlib diagrams of the explain package",
+    "test_graph.py": "the shapes text graph written by the training package",
+    "test_layout.py": "the package's import graph and public names",
+    "test_makefile.py": "make -n",
+    "test_notebook_structure.py": "the notebooks' JSON",
+    "test_requires.py": "the CI switch, on probe tests",
+    "test_server.py": "the Voila command line and its signals (no notebook runs)",
+    "test_textgraph.py": "the text-graph reader",
+    "test_workshop.py": "the workshop guide's links into the notebooks",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test ``opencv`` unless its module is in :data:`NO_OPENCV`."""
+    here = Path(__file__).parent
+    stale = [name for name in NO_OPENCV if not (here / name).is_file()]
+    if stale:
+        raise pytest.UsageError(f"tests/conftest.py NO_OPENCV names missing modules: {stale}")
+    for item in items:
+        if Path(str(item.fspath)).name not in NO_OPENCV:
+            item.add_marker(pytest.mark.opencv)
+
+
 def pytest_report_header() -> str:
     """Which OpenCV the run uses (``make test`` runs the suite on 5.x and again on 4.x)."""
     engine = "classic engine selected" if hasattr(cv2.dnn, "ENGINE_CLASSIC") else "one engine"
@@ -68,6 +105,20 @@ def standin(tmp_path_factory) -> Path:
     (``make test`` keeps it in ``.venv``); skipped where the real text graph is absent."""
     root = os.environ.get("MASKRCNN_TUTORIAL_STANDIN_CACHE")
     return standin_dir(Path(root) if root else tmp_path_factory.mktemp("standin"))
+
+
+@pytest.fixture(scope="session")
+def shapes_model() -> Model:
+    """The embedded ``shapes`` model, loaded once for the session: tests that change it (its
+    methods, its input size) load their own or use ``monkeypatch``, which undoes the change."""
+    return load_model("shapes")
+
+
+@pytest.fixture(scope="session")
+def coco_standin_model(standin) -> Model:
+    """The stand-in of the real network, loaded once as the fetched ``coco`` model would be."""
+    spec = replace(coco_spec(), weights=standin / WEIGHTS_NAME, config=standin / GRAPH_NAME)
+    return Model.load(spec)
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,6 @@ import pytest
 from maskrcnn_tutorial.explain import anatomy
 from maskrcnn_tutorial.graph import names
 from maskrcnn_tutorial.graph.textgraph import read_text_graph
-from maskrcnn_tutorial.inference import read_net
-from maskrcnn_tutorial.models import load_model
-from maskrcnn_tutorial.models.standin import GRAPH_NAME, WEIGHTS_NAME
 from maskrcnn_tutorial.synthetic.scenes import make_scene
 from tests.reference import coco_text_graph
 
@@ -32,8 +29,8 @@ def test_stage_of_the_real_graphs_names():
         assert anatomy.stage_of(name) == stage, name
 
 
-def test_layers_of_the_shapes_model_flow_through_every_stage():
-    model = load_model("shapes")
+def test_layers_of_the_shapes_model_flow_through_every_stage(shapes_model):
+    model = shapes_model
     layers = anatomy.layers(model, make_scene(1_000_001).image)
     summary = anatomy.stage_summary(layers)
     stages = [stage for stage, _, _ in summary]
@@ -45,8 +42,8 @@ def test_layers_of_the_shapes_model_flow_through_every_stage():
     assert sum(count for _, count, _ in summary) == len(layers)
 
 
-def test_every_tap_is_a_layer_of_the_shapes_model_and_a_node_of_its_graph():
-    model = load_model("shapes")
+def test_every_tap_is_a_layer_of_the_shapes_model_and_a_node_of_its_graph(shapes_model):
+    model = shapes_model
     graph = read_text_graph(model.spec.config)
     for roles in anatomy.TAPS.values():
         for name in roles.values():
@@ -68,8 +65,8 @@ def test_taps_stages_agree_with_stage_of():
         anatomy.tap("nothing")
 
 
-def test_backbone_taps_end_at_the_feature_map_both_crops_read():
-    model = load_model("shapes")
+def test_backbone_taps_end_at_the_feature_map_both_crops_read(shapes_model):
+    model = shapes_model
     early, last = anatomy.backbone_taps(model)
     graph = read_text_graph(model.spec.config)
     assert graph[names.CROP].inputs[0] == last == graph[names.MASK_CROP].inputs[0]
@@ -77,16 +74,16 @@ def test_backbone_taps_end_at_the_feature_map_both_crops_read():
     assert raw.taps[early].shape[2] > raw.taps[last].shape[2]  # the early one is finer
 
 
-def test_every_tap_is_a_layer_opencv_builds_from_the_real_graph(standin):
-    net = read_net(str(standin / WEIGHTS_NAME), str(standin / GRAPH_NAME))
+def test_every_tap_is_a_layer_opencv_builds_from_the_real_graph(coco_standin_model):
+    net = coco_standin_model.net
     missing = [
         n for roles in anatomy.TAPS.values() for n in roles.values() if net.getLayerId(n) < 0
     ]
     assert not missing
 
 
-def test_mask_feature_tap_is_what_resize_bilinear_reads():
-    model = load_model("shapes")
+def test_mask_feature_tap_is_what_resize_bilinear_reads(shapes_model):
+    model = shapes_model
     graph = read_text_graph(model.spec.config)
     feature = anatomy.mask_feature_tap(model)
     assert feature == "SecondStageFeatureExtractor_1/Conv2d_1/Relu"

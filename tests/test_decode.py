@@ -7,7 +7,6 @@ import pytest
 from maskrcnn_tutorial.explain import anatomy, decode
 from maskrcnn_tutorial.explain.metrics import box_iou
 from maskrcnn_tutorial.graph.textgraph import read_text_graph
-from maskrcnn_tutorial.models import load_model
 from maskrcnn_tutorial.synthetic.scenes import make_scene
 from tests.reference import coco_text_graph
 
@@ -15,8 +14,8 @@ SEEDS = (1_000_000, 1_000_001, 1_000_002, 1_000_003, 1_000_004, 1_000_005)
 
 
 @pytest.fixture(scope="module")
-def model():
-    return load_model("shapes")
+def model(shapes_model):
+    return shapes_model
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from maskrcnn_tutorial import draw
-from maskrcnn_tutorial.models import load_model
 from maskrcnn_tutorial.postprocess import postprocess
 from maskrcnn_tutorial.synthetic.samples import FAILURE_SEED, SCENE_SEEDS
 from maskrcnn_tutorial.synthetic.scenes import make_scene
@@ -80,8 +79,8 @@ def test_tag_falls_back_to_smaller_text_then_a_leader_line():
 
 @pytest.mark.parametrize("seed", [*SCENE_SEEDS, FAILURE_SEED])
 @pytest.mark.parametrize("colors", ["class", "instance"])
-def test_lead_scenes_have_readable_tags(seed, colors):
-    model = load_model("shapes")
+def test_lead_scenes_have_readable_tags(seed, colors, shapes_model):
+    model = shapes_model
     image = make_scene(seed).image
     dets = postprocess(model.forward(image), labels=model.labels, conf_threshold=0.3)
     big = dets.scaled(draw.upscale_factor(image.shape))
@@ -99,8 +98,8 @@ def test_lead_scenes_have_readable_tags(seed, colors):
     assert_readable(tags, big.image_shape, [legend])
 
 
-def test_lead_scene_is_right_and_failure_scene_keeps_its_duplicate():
-    model = load_model("shapes")
+def test_lead_scene_is_right_and_failure_scene_keeps_its_duplicate(shapes_model):
+    model = shapes_model
     lead = postprocess(model.forward(make_scene(SCENE_SEEDS[0]).image), labels=model.labels)
     truth = make_scene(SCENE_SEEDS[0])
     assert sorted(lead.labels) == sorted(model.labels[c] for c in truth.class_ids)

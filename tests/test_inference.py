@@ -10,8 +10,8 @@ from maskrcnn_tutorial.synthetic.scenes import make_scene
 
 
 @pytest.fixture(scope="module")
-def model():
-    return load_model("shapes")
+def model(shapes_model):
+    return shapes_model
 
 
 @pytest.fixture(scope="module")
@@ -85,11 +85,19 @@ def test_classic_engine_is_requested_on_opencv_5(monkeypatch):
 
 
 def test_layer_profile_covers_the_graph(model, image):
-    model.forward(image)
+    raw = model.forward(image)
     profile = model.layer_profile()
-    layers = [name for name, _, _ in profile]
-    assert names.DETECTION_MASKS in layers and names.DETECTION_OUT_FINAL in layers
-    assert all(ms >= 0 for _, _, ms in profile)
+    assert [name for name, _, _ in profile] == list(model.net.getLayerNames())  # graph order
+    kinds = {name: kind for name, kind, _ in profile}
+    assert kinds[names.DETECTION_OUT_FINAL] == "DetectionOutput"
+    assert kinds[names.DETECTION_MASKS] == "Sigmoid"
+    assert "Convolution" in kinds.values()
+    # milliseconds of this pass: together, most of the pass's wall time and never more
+    total = sum(ms for _, _, ms in profile)
+    assert 0.5 * raw.time_ms < total <= raw.time_ms, (total, raw.time_ms)
+    assert min(ms for _, _, ms in profile) >= 0
+    convolutions = sum(ms for _, kind, ms in profile if kind == "Convolution")
+    assert convolutions > 0.5 * total  # where a forward pass spends its time
 
 
 def test_opencl_falls_back_with_a_notice(monkeypatch):

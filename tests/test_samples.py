@@ -4,6 +4,7 @@ import pytest
 
 from maskrcnn_tutorial.synthetic import samples
 from maskrcnn_tutorial.synthetic.scenes import is_training_seed, make_scene
+from tests import requires
 
 
 def test_shapes_samples_are_held_out_scenes():
@@ -15,7 +16,7 @@ def test_shapes_samples_are_held_out_scenes():
 
 @pytest.mark.parametrize("index", range(4))
 def test_coco_samples_are_bgr_photos(index):
-    pytest.importorskip("skimage")
+    requires.module("skimage", "needs scikit-image (the notebooks extra, which make installs)")
     name, image = samples.sample_image("coco", index)
     assert name == samples.sample_names("coco")[index]
     assert image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8

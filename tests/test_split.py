@@ -8,8 +8,6 @@ thresholds.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import cv2
 import numpy as np
 import pytest
@@ -18,8 +16,7 @@ from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.graph import names, split
 from maskrcnn_tutorial.graph.textgraph import external_inputs, node_blocks, parse_text_graph
 from maskrcnn_tutorial.inference import Model
-from maskrcnn_tutorial.models import coco_spec, get_spec, load_model
-from maskrcnn_tutorial.models import standin as standin_pkg
+from maskrcnn_tutorial.models import get_spec
 from maskrcnn_tutorial.postprocess import postprocess
 from maskrcnn_tutorial.synthetic.samples import sample_image
 from maskrcnn_tutorial.synthetic.scenes import make_scene
@@ -30,15 +27,14 @@ TOLERANCE = 1e-5
 
 
 @pytest.fixture(scope="module")
-def shapes():
-    return load_model("shapes")
+def shapes(shapes_model):
+    return shapes_model
 
 
 @pytest.fixture(scope="module")
-def coco(standin):
+def coco(coco_standin_model):
     """The stand-in of the real COCO network, loaded as the fetched model would be."""
-    weights, graph = standin / standin_pkg.WEIGHTS_NAME, standin / standin_pkg.GRAPH_NAME
-    return Model.load(replace(coco_spec(), weights=weights, config=graph))
+    return coco_standin_model
 
 
 def check_cut(config) -> split.SplitGraph:

@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")
+from tests import requires
+
+requires.module("torch", requires.TORCH)
 
 from maskrcnn_tutorial.graph import names  # noqa: E402
 from maskrcnn_tutorial.graph.graphdef import read_consts  # noqa: E402

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from maskrcnn_tutorial.graph.graphdef import const, read_consts, to_binary
+from tests import requires
 
 SHIPPED = Path(__file__).resolve().parents[1] / "maskrcnn_tutorial" / "models" / "shapes"
 
@@ -48,7 +49,7 @@ def test_shipped_weights_round_trip_byte_for_byte():
 
 
 def test_mirror_loaded_from_pb_exports_the_same_bytes_and_parity(tmp_path):
-    pytest.importorskip("torch")
+    requires.module("torch", requires.TORCH)
     from maskrcnn_tutorial.training.export import write_graph, write_parity
     from maskrcnn_tutorial.training.mirror import ShapesMaskRCNN
 
@@ -71,7 +72,7 @@ def test_mirror_loaded_from_pb_exports_the_same_bytes_and_parity(tmp_path):
 
 
 def test_loading_rejects_missing_or_misshapen_weights():
-    pytest.importorskip("torch")
+    requires.module("torch", requires.TORCH)
     from maskrcnn_tutorial.training.mirror import ShapesMaskRCNN
 
     model = ShapesMaskRCNN.from_pb(SHIPPED / "shapes.pb")

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import pytest
 
-torch = pytest.importorskip("torch")
+from tests import requires
+
+torch = requires.module("torch", requires.TORCH)
 
 from maskrcnn_tutorial.explain import roi  # noqa: E402
 from maskrcnn_tutorial.graph.names import PARITY_STAGES  # noqa: E402

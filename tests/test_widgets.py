@@ -159,32 +159,47 @@ def test_box_probe_picture_clamps_boxes_and_upscales_small_pictures():
 
 
 @pytest.fixture(scope="module")
-def shapes_probe():
-    from maskrcnn_tutorial.models import load_model
+def shapes_probe(shapes_model):
     from maskrcnn_tutorial.synthetic.scenes import make_scene
 
-    model = load_model("shapes")
+    model = shapes_model
     image = make_scene(1_000_051).image
     return model, image, model.forward(image)
 
 
-def test_box_probe_starts_at_a_detection_and_reruns_only_the_mask_head(shapes_probe):
+def test_box_probe_starts_at_a_detection_and_reruns_only_the_mask_head(shapes_probe, monkeypatch):
     model, image, raw = shapes_probe
+    real_forward, real_box_masks = model.forward, model.box_masks
+    forwards, head_runs = [], []
+
+    def forward(*args, **kwargs):
+        forwards.append(kwargs)
+        return real_forward(*args, **kwargs)
+
+    def box_masks(raw, boxes):
+        head_runs.append([tuple(int(v) for v in box) for box in boxes])
+        return real_box_masks(raw, boxes)
+
+    monkeypatch.setattr(model, "forward", forward)
+    monkeypatch.setattr(model, "box_masks", box_masks)
     probe = explorers.box_probe(model, image, raw)  # from a full pass: it fetches the features
+    assert [call.get("mask_branch") for call in forwards] == ["kept"]  # once, without masks
     row = probe.start.value
     final = raw.detection_out_final[0, 0, row]
     assert probe.box == explorers.pixel_box(final, image.shape[1], image.shape[0])
     assert probe.class_id.value == int(final[1])
+    assert head_runs == [[probe.box]]  # moving to the start: one mask-head run, not five
     np.testing.assert_array_equal(
-        probe.masks(), model.box_masks(probe.raw, np.array([probe.box]))[0]
+        probe.masks(), real_box_masks(probe.raw, np.array([probe.box]))[0]
     )
-    before, runs = probe.view.value, len(probe._cache)
+    before = probe.view.value
     probe.class_id.value = (probe.class_id.value + 1) % len(model.labels)
-    assert probe.view.value != before and len(probe._cache) == runs  # same box: no new run
+    assert probe.view.value != before and len(head_runs) == 1  # same box: no new run
     probe.width.value = max(2, probe.width.value // 2)
-    assert len(probe._cache) == runs + 1
+    assert head_runs[1:] == [[probe.box]]  # a new box: the head runs on it, once
     probe.start.value = -1
     assert probe.box == (0, 0, image.shape[1] - 1, image.shape[0] - 1)
+    assert head_runs[-1] == [probe.box] and len(forwards) == 1  # never the whole net again
 
 
 def test_box_masks_need_the_feature_map(shapes_probe):

@@ -3,7 +3,8 @@ servers (JupyterLab, the Voila app) started fresh on 127.0.0.1 for each test and
 stopped afterwards.
 
 Where no browser can be had (no ``/usr/bin/chromium``, or the ``playwright`` package missing)
-every test here is skipped with a one-line reason. Screenshots go to ``test-artifacts/browser/``
+every test here is skipped with a one-line reason (failed under ``$MASKRCNN_TUTORIAL_STRICT``,
+as in CI: :mod:`tests.requires`). Screenshots go to ``test-artifacts/browser/``
 (or ``$BROWSER_ARTIFACTS``).
 """
 
@@ -27,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.requires import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("BROWSER_EXECUTABLE", "/usr/bin/chromium"))
@@ -188,7 +191,7 @@ def browser():
     """A headless Debian Chromium, shared by the tests of one run."""
     reason = why_no_browser()
     if reason:
-        pytest.skip(reason)
+        missing(reason)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as driver:

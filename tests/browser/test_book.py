@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import requires
+
 from .conftest import NOT_LOCAL, why_no_browser
 from .helpers import shot
 
@@ -60,11 +62,10 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 def book(tmp_path_factory) -> Path:
     """The book built from this working tree, warnings as errors."""
     if why_no_browser():
-        pytest.skip(why_no_browser())
-    try:
-        import myst_nb  # noqa: F401
-    except ImportError:
-        pytest.skip("no book tools: the docs extra is missing (pip install -e '.[docs]')")
+        requires.missing(why_no_browser())
+    requires.module(
+        "myst_nb", "no book tools: the docs extra is missing (pip install -e '.[docs]')"
+    )
     from book.build import build
 
     out = tmp_path_factory.mktemp("book") / "html"

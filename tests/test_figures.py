@@ -64,6 +64,14 @@ def test_draw_boxes_takes_one_colour_per_box(ax):
     assert [p.get_edgecolor() for p in drawn] == [to_rgba("red"), to_rgba("blue")]
 
 
+def test_box_intersection_fills_exactly_the_shared_region(ax):
+    first, second, shared = figures.box_intersection(ax, [20, 20, 120, 100], [60, 40, 160, 130])
+    assert corners(first) == [20, 20, 120, 100] and corners(second) == [60, 40, 160, 130]
+    assert corners(shared) == [60, 40, 120, 100] and shared.get_fill()
+    apart = figures.box_intersection(ax, [0, 0, 10, 10], [20, 20, 30, 30])
+    assert len(apart) == 2  # disjoint boxes share nothing to fill
+
+
 def test_proposals_are_dashed_beside_solid_detections(ax):
     figures.proposals_and_detections(
         ax, IMAGE, [[10, 10, 40, 40]], [[12, 11, 38, 42]], ["star 0.97"]

@@ -10,8 +10,8 @@ pictures are BGR, as OpenCV gives them.
 Organised by kind of figure:
 
 - pictures: :func:`show_image`, :func:`show_pictures`;
-- boxes: :func:`draw_boxes`, :func:`proposals_and_detections`, :func:`anchors_to_boxes`,
-  :func:`anchor_shapes`, :func:`class_boxes`;
+- boxes: :func:`draw_boxes`, :func:`box_intersection`, :func:`proposals_and_detections`,
+  :func:`anchors_to_boxes`, :func:`anchor_shapes`, :func:`class_boxes`;
 - maps: :func:`map_over_image`, :func:`class_heatmap`, :func:`tensor_map`;
 - distributions: :func:`histogram`;
 - diagrams: :func:`stage_diagram`.
@@ -109,6 +109,23 @@ def draw_boxes(
             linewidth=linewidth,
             label=label if k == 0 and label else "_nolegend_",
         )
+        ax.add_patch(patch)
+        drawn.append(patch)
+    return drawn
+
+
+def box_intersection(
+    ax: Axes, first: np.ndarray, second: np.ndarray, color: str = "tab:green"
+) -> list[Rectangle]:
+    """Two boxes outlined (blue, orange) and the region they share filled: the picture of IoU's
+    numerator. Returns the two outlines, then the filled intersection (none if they are
+    disjoint)."""
+    (a,), (b,) = _boxes([first]), _boxes([second])
+    drawn = draw_boxes(ax, np.stack([a, b]), color=["tab:blue", "tab:orange"], linewidth=2)
+    x1, y1 = np.maximum(a[:2], b[:2])
+    x2, y2 = np.minimum(a[2:], b[2:])
+    if x2 > x1 and y2 > y1:
+        patch = Rectangle((x1, y1), x2 - x1, y2 - y1, color=color, alpha=0.4)
         ax.add_patch(patch)
         drawn.append(patch)
     return drawn

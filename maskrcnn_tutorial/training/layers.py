@@ -60,7 +60,8 @@ def nms_fast(
     top_k: int,
     limit: int,
 ) -> list[int]:
-    """OpenCV's NMSFast_: score > threshold, stable sort, top_k, greedy NMS, stop at ``limit``."""
+    """OpenCV's ``NMSFast_``: score > threshold, stable sort, top_k, greedy NMS, stop at
+    ``limit``."""
     return decode.kept(
         decode.greedy_nms(boxes, scores, nms_threshold, score_threshold, top_k, limit)
     )

@@ -1,6 +1,7 @@
 """PyTorch mirror of the exported OpenCV graph: the model that is trained, then exported.
 
 Conventions that make it match OpenCV exactly:
+
 - TF ``SAME`` padding (stride 2 on even sizes pads bottom/right only) via explicit ``F.pad``.
 - Box predictors emit TF's (ty, tx, th, tw) order; the graph marks them ``loc_pred_transposed``
   and OpenCV swaps the pairs, so decoding here swaps them too (:func:`tf_to_xy`).

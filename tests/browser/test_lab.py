@@ -26,8 +26,9 @@ RUN_TIMEOUT_MS = 300_000
 KERNEL_IDLE = re.compile(r"^(?!No Kernel).+ \| Idle$")
 # every code cell numbered, or (after an error stopped "Run All") none still queued or running
 RUN_FINISHED_JS = """() => {
+    const hidden = '.jp-Placeholder-prompt';  // a collapsed cell's stand-in prompt, never numbered
     const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
-        .map((p) => p.textContent.trim());
+        .filter((p) => !p.matches(hidden)).map((p) => p.textContent.trim());
     if (prompts.length === 0 || prompts.some((t) => t.includes('*'))) return false;
     const errors = document.querySelectorAll(
         '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').length;

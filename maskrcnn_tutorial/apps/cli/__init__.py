@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,11 +40,11 @@ from maskrcnn_tutorial.apps.cli.commands import (
     cmd_train,
 )
 from maskrcnn_tutorial.apps.cli.signals import (
-    Interrupted,
     PipeSafeStdout,
     printable,
     readable_on_any_console,
     signals_interrupt,
+    stopped_status,
 )
 from maskrcnn_tutorial.apps.server import MAX_PAGES
 from maskrcnn_tutorial.draw import COLOR_MODES
@@ -252,10 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(printable(f"error: {exc}", sys.stderr), file=sys.stderr)  # names not UTF-8: \xff
         return 2
     except KeyboardInterrupt as exc:
-        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-        what = "interrupted" if signum == signal.SIGINT else f"stopped by {exc}"
-        print(f"error: {what}; nothing was written", file=sys.stderr)
-        return 128 + int(signum)
+        return stopped_status(exc)
     finally:
         sys.stdout = stdout
 

@@ -68,6 +68,15 @@ def readable_on_any_console() -> None:
         sys.stderr.reconfigure(errors="backslashreplace")
 
 
+def stopped_status(exc: KeyboardInterrupt) -> int:
+    """Say on stderr how a command was stopped (Ctrl+C, or the signal :class:`Interrupted`
+    carries) and return its exit status, 128 + the signal's number, as shells report it."""
+    signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+    what = "interrupted" if signum == signal.SIGINT else f"stopped by {exc}"
+    print(f"error: {what}; nothing was written", file=sys.stderr)
+    return 128 + int(signum)
+
+
 class PipeSafeStdout:
     """stdout that stops writing, quietly, once the reader has gone (``| head -1``); the
     command carries on and writes its files. A file name that is not UTF-8 is printed with

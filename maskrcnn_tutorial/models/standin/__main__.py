@@ -11,12 +11,11 @@ model: its detections mean nothing.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 
 from maskrcnn_tutorial.apps.cli.args import Parser
-from maskrcnn_tutorial.apps.cli.signals import Interrupted, signals_interrupt
+from maskrcnn_tutorial.apps.cli.signals import signals_interrupt, stopped_status
 from maskrcnn_tutorial.errors import UserError
 from maskrcnn_tutorial.io.files import check_readable
 from maskrcnn_tutorial.models import coco_spec
@@ -55,10 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
-        what = "interrupted" if signum == signal.SIGINT else f"stopped by {exc}"
-        print(f"error: {what}; nothing was written", file=sys.stderr)
-        return 128 + int(signum)
+        return stopped_status(exc)
 
 
 def _run(args: argparse.Namespace) -> int:

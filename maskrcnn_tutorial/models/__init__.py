@@ -36,7 +36,13 @@ from maskrcnn_tutorial.models.registry import (
 )
 from maskrcnn_tutorial.models.sources import CACHE_ENV, COCO_NAME, cache_dir, coco_spec
 from maskrcnn_tutorial.models.spec import ModelSpec
-from maskrcnn_tutorial.models.user import check_model_name, register_model, user_models_dir
+from maskrcnn_tutorial.models.user import (
+    check_model_name,
+    register_model,
+    user_models_dir,
+    user_spec,
+    user_specs,
+)
 
 __all__ = [
     "CACHE_ENV",
@@ -57,4 +63,6 @@ __all__ = [
     "register_model",
     "shapes_spec",
     "user_models_dir",
+    "user_spec",
+    "user_specs",
 ]

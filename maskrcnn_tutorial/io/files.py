@@ -118,14 +118,9 @@ def check_writable(path: str | Path) -> Path:
         raise UserError(f"cannot write {path}: folder {folder} does not exist; create it first")
     if not os.access(folder, os.W_OK):
         raise UserError(f"cannot write {path}: folder {folder} is not writable; choose another")
-    probe = None
-    try:
-        probe = temp_beside(path)
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {reason(exc)}") from None
-    finally:
-        if probe is not None:
-            probe.unlink(missing_ok=True)
+    failure = _probe_beside(path)
+    if failure is not None:
+        raise UserError(f"cannot write {path}: {reason(failure)}")
     return path
 
 
@@ -139,15 +134,23 @@ def check_writable_folder(folder: str | Path, what: str = "folder") -> Path:
         existing = existing.parent
     if not existing.is_dir():
         raise UserError(f"{what} {folder}: {existing} is not a folder; choose a folder")
+    failure = _probe_beside(existing / "probe")
+    if failure is not None:
+        raise UserError(f"cannot write in {what} {folder}: {reason(failure)}")
+    return folder
+
+
+def _probe_beside(path: Path) -> OSError | None:
+    """Create and remove a temporary file beside ``path``: None if that works, else the error."""
     probe = None
     try:
-        probe = temp_beside(existing / "probe")
+        probe = temp_beside(path)
     except OSError as exc:
-        raise UserError(f"cannot write in {what} {folder}: {reason(exc)}") from None
+        return exc
     finally:
         if probe is not None:
             probe.unlink(missing_ok=True)
-    return folder
+    return None
 
 
 def check_outputs(

@@ -2,7 +2,7 @@
 #   make demo   segment a bundled sample scene with the embedded model
 #   make test   lint, the book, unit tests (OpenCV 5.x and 4.x), the notebooks (nbval) and the
 #               notebooks on coco (the stand-in of the real network, where ../shared/reference has
-#               its graph)
+#               its graph): the installs first, then the suites side by side, JOBS at a time
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -27,6 +27,12 @@ PYTEST := $(BIN)/python -m pytest
 export MASKRCNN_TUTORIAL_STANDIN_CACHE := $(CURDIR)/$(VENV)/standin
 # The notebooks' stored outputs come from this model; nbval runs them on it, whatever is fetched.
 NOTEBOOK_MODEL := shapes
+# How many suites `make test` runs at once (this project's machines have 2 cores; each suite
+# prints its output whole when it ends). JOBS=1 runs them one after another.
+JOBS ?= 2
+# Everything the suites need installed. `make test` installs it first, one install at a time
+# (two pips must never write to one venv at once).
+TEST_TOOLS := $(TRAIN) $(DOCS) $(CV4)/.installed
 # Notebook 09 fine-tunes for this many steps under test and in its stored outputs (a reader's
 # run takes its default, 300): a short schedule that still really trains.
 export MASKRCNN_TUTORIAL_TRAIN_STEPS := 60
@@ -77,23 +83,30 @@ lint: $(STAMP)
 book: $(DOCS)
 	$(BIN)/python -m book.build build/book
 
-unit: $(TRAIN) $(DOCS)
-	$(PYTEST) tests -m "not notebooks_coco"
+# The browser tests read the book `make book` has just built instead of building it again.
+unit: $(TRAIN) $(DOCS) book
+	MASKRCNN_TUTORIAL_BOOK=$(CURDIR)/build/book $(PYTEST) tests -m "not notebooks_coco"
 
 # The suite again on OpenCV 4.x, over the tests that call OpenCV (marked `opencv` in tests/conftest.py).
 unit-cv4: $(CV4)/.installed $(TRAIN)
 	PYTHONPATH=$(CV4) $(PYTEST) tests -p no:cacheprovider -m "opencv and not browser and not notebooks_coco"
 
+# Its own model cache (09 registers the model it trains), not the one of the person running it.
 notebooks: $(TRAIN)
-	MASKRCNN_TUTORIAL_MODEL=$(NOTEBOOK_MODEL) \
-		$(PYTEST) --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg
+	rm -rf build/nbval-cache
+	MASKRCNN_TUTORIAL_MODEL=$(NOTEBOOK_MODEL) MASKRCNN_TUTORIAL_CACHE=$(CURDIR)/build/nbval-cache \
+		$(PYTEST) -p no:cacheprovider --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg
 
 # Every notebook top to bottom on coco: the stand-in installed as it (time and peak memory in
 # test-artifacts/notebooks-coco.txt); skipped where ../shared/reference is absent.
 notebooks-coco: $(TRAIN)
-	$(PYTEST) tests/test_notebooks_coco.py -m notebooks_coco
+	$(PYTEST) -p no:cacheprovider tests/test_notebooks_coco.py -m notebooks_coco
 
-test: lint book unit unit-cv4 notebooks notebooks-coco
+# The longest suites start first, so the short ones fill in at the end.
+test:
+	@$(MAKE) --no-print-directory -j1 $(TEST_TOOLS)
+	@$(MAKE) --no-print-directory -j$(JOBS) --output-sync=target \
+		unit unit-cv4 notebooks-coco notebooks lint
 
 # Re-run every notebook in a fresh kernel and store its outputs (after changing the package or
 # retraining the shapes model), so nbval compares against what a reader now sees.

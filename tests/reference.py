@@ -21,10 +21,13 @@ def coco_text_graph() -> Path:
 def standin_dir(root: Path) -> Path:
     """The stand-in of the real network (``python -m maskrcnn_tutorial.models.standin``) built
     from the real text graph, under ``root``; reused while its inputs are unchanged (keyed by a
-    hash of the manifest, the generator's source, the graph and the OpenCV major version)."""
+    hash of the manifest, the generator's source, the graph and the OpenCV major version).
+    ``make test`` runs its suites side by side: a lock beside the folder lets one of them build
+    it while the others wait for it."""
     import hashlib
 
     import cv2
+    from filelock import FileLock
 
     from maskrcnn_tutorial.models import standin
 
@@ -35,6 +38,8 @@ def standin_dir(root: Path) -> Path:
         digest.update(source.read_bytes())
     digest.update(cv2.__version__.split(".")[0].encode())
     folder = root / digest.hexdigest()[:16]
-    if not (folder / standin.WEIGHTS_NAME).is_file():
-        standin.write_standin(folder, graph)
+    root.mkdir(parents=True, exist_ok=True)
+    with FileLock(root / f"{folder.name}.lock"):
+        if not (folder / standin.WEIGHTS_NAME).is_file():
+            standin.write_standin(folder, graph)
     return folder

@@ -35,9 +35,11 @@ def report():
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
-def test_notebook_runs_on_coco(notebook, coco_cache, report):
+def test_notebook_runs_on_coco(notebook, coco_cache, report, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "MASKRCNN_TUTORIAL_MODEL"}
     env["MASKRCNN_TUTORIAL_CACHE"] = str(coco_cache)
+    # a temp folder of its own: 09 keeps its work in one, and nbval may run 09 at the same time
+    env["TMPDIR"] = str(tmp_path)
     done = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "run_notebook.py"), str(notebook)],
         env=env,

@@ -4,13 +4,16 @@ and anchor resolves, explorers show their stored pictures, search works, and the
 a 375 px wide phone screen. Any request that leaves the machine fails the test.
 
 The book is built afresh from the working tree (warnings as errors) into a temporary folder,
-once per run. Screenshots at desktop and phone width go to ``test-artifacts/browser/``.
+once per run; ``make unit`` builds it first (``make book``) and names that build in
+``$MASKRCNN_TUTORIAL_BOOK``, which is then read instead of building it twice. Screenshots at
+desktop and phone width go to ``test-artifacts/browser/``.
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
+import os
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -25,6 +28,8 @@ from .helpers import shot
 
 ROOT = Path(__file__).resolve().parents[2]
 PHONE, DESKTOP = 375, 1280
+# A book `make book` has just built from this working tree (set by `make unit`).
+BUILT_BOOK = "MASKRCNN_TUTORIAL_BOOK"
 # Pages Sphinx writes besides the book's own (theme fragments, not pages a reader opens).
 NOT_PAGES = ("_static/", "_downloads/", "_sources/")
 # Pages that must show at least one picture, and the explorers they hold (widget snapshots).
@@ -60,9 +65,14 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def book(tmp_path_factory) -> Path:
-    """The book built from this working tree, warnings as errors."""
+    """The book built from this working tree, warnings as errors (or the build ``make book`` has
+    just made, named in ``$MASKRCNN_TUTORIAL_BOOK``)."""
     if why_no_browser():
         requires.missing(why_no_browser())
+    built = os.environ.get(BUILT_BOOK)
+    if built:
+        assert (Path(built) / "index.html").is_file(), f"${BUILT_BOOK}={built}: no book there"
+        return Path(built)
     requires.module(
         "myst_nb", "no book tools: the docs extra is missing (pip install -e '.[docs]')"
     )

@@ -83,8 +83,10 @@ lint: $(STAMP)
 book: $(DOCS)
 	$(BIN)/python -m book.build build/book
 
-# The browser tests read the book `make book` has just built instead of building it again.
-unit: $(TRAIN) $(DOCS) book
+# The book first (`make book`, in this job: run side by side, a prerequisite would let make start
+# another suite first); the browser tests then read it instead of building it again.
+unit: $(TRAIN) $(DOCS)
+	@$(MAKE) --no-print-directory book
 	MASKRCNN_TUTORIAL_BOOK=$(CURDIR)/build/book $(PYTEST) tests -m "not notebooks_coco"
 
 # The suite again on OpenCV 4.x, over the tests that call OpenCV (marked `opencv` in tests/conftest.py).
@@ -102,11 +104,12 @@ notebooks: $(TRAIN)
 notebooks-coco: $(TRAIN)
 	$(PYTEST) -p no:cacheprovider tests/test_notebooks_coco.py -m notebooks_coco
 
-# The longest suites start first, so the short ones fill in at the end.
+# The longest suites start first (make starts them in this order), so the short ones fill in at
+# the end.
 test:
 	@$(MAKE) --no-print-directory -j1 $(TEST_TOOLS)
 	@$(MAKE) --no-print-directory -j$(JOBS) --output-sync=target \
-		unit unit-cv4 notebooks-coco notebooks lint
+		unit notebooks-coco unit-cv4 notebooks lint
 
 # Re-run every notebook in a fresh kernel and store its outputs (after changing the package or
 # retraining the shapes model), so nbval compares against what a reader now sees.

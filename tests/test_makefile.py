@@ -46,3 +46,26 @@ def test_a_learners_targets_install_only_what_a_learner_uses(target):
 def test_make_check_does_not_require_coco():
     (doctor,) = [line for line in make_dry_run("check").splitlines() if "doctor" in line]
     assert doctor.split()[-1] == "doctor"
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_test_installs_first_then_runs_every_suite_side_by_side():
+    lines = make_dry_run("test").splitlines()
+    installs, suites = (
+        next(i for i, line in enumerate(lines) if line.startswith("make") and f"-j{jobs}" in line)
+        for jobs in (1, 2)
+    )
+    assert installs < suites  # no pip runs beside another: the installs are done first
+    side_by_side = " ".join(" ".join(lines[suites : suites + 2]).split())
+    for target in ("unit", "unit-cv4", "notebooks", "notebooks-coco", "lint"):
+        assert f" {target} " in f"{side_by_side} ", f"make test does not run {target}"
+    commands = "\n".join(lines[suites:])
+    for command in (
+        "ruff check",
+        "-m book.build build/book",
+        'pytest tests -m "not notebooks_coco"',
+        "PYTHONPATH=.venv/opencv4",
+        "--nbval notebooks",
+        "tests/test_notebooks_coco.py -m notebooks_coco",
+    ):
+        assert command in commands, f"make test does not run {command!r}"

@@ -30,6 +30,11 @@ NOTEBOOK_MODEL := shapes
 # How many suites `make test` runs at once (this project's machines have 2 cores; each suite
 # prints its output whole when it ends). JOBS=1 runs them one after another.
 JOBS ?= 2
+# Each suite's output whole when it ends, where make can (GNU make 4.0+; macOS ships 3.81).
+OUTPUT_SYNC := $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
+# Where `make book` writes the book, and nbval's own model cache.
+BOOK_DIR := build/book
+NBVAL_CACHE := build/nbval-cache
 # Everything the suites need installed. `make test` installs it first, one install at a time
 # (two pips must never write to one venv at once).
 TEST_TOOLS := $(TRAIN) $(DOCS) $(CV4)/.installed
@@ -81,13 +86,13 @@ lint: $(STAMP)
 # (nothing runs), warnings as errors. Publish: copy build/book to any static web host
 # (.github/workflows/book.yml does it for GitHub Pages).
 book: $(DOCS)
-	$(BIN)/python -m book.build build/book
+	$(BIN)/python -m book.build $(BOOK_DIR)
 
 # The book first (`make book`, in this job: run side by side, a prerequisite would let make start
 # another suite first); the browser tests then read it instead of building it again.
 unit: $(TRAIN) $(DOCS)
 	@$(MAKE) --no-print-directory book
-	MASKRCNN_TUTORIAL_BOOK=$(CURDIR)/build/book $(PYTEST) tests -m "not notebooks_coco"
+	MASKRCNN_TUTORIAL_BOOK=$(CURDIR)/$(BOOK_DIR) $(PYTEST) tests -m "not notebooks_coco"
 
 # The suite again on OpenCV 4.x, over the tests that call OpenCV (marked `opencv` in tests/conftest.py).
 unit-cv4: $(CV4)/.installed $(TRAIN)
@@ -95,8 +100,8 @@ unit-cv4: $(CV4)/.installed $(TRAIN)
 
 # Its own model cache (09 registers the model it trains), not the one of the person running it.
 notebooks: $(TRAIN)
-	rm -rf build/nbval-cache
-	MASKRCNN_TUTORIAL_MODEL=$(NOTEBOOK_MODEL) MASKRCNN_TUTORIAL_CACHE=$(CURDIR)/build/nbval-cache \
+	rm -rf $(NBVAL_CACHE)
+	MASKRCNN_TUTORIAL_MODEL=$(NOTEBOOK_MODEL) MASKRCNN_TUTORIAL_CACHE=$(CURDIR)/$(NBVAL_CACHE) \
 		$(PYTEST) -p no:cacheprovider --nbval notebooks --nbval-sanitize-with notebooks/sanitize.cfg
 
 # Every notebook top to bottom on coco: the stand-in installed as it (time and peak memory in
@@ -108,7 +113,7 @@ notebooks-coco: $(TRAIN)
 # the end.
 test:
 	@$(MAKE) --no-print-directory -j1 $(TEST_TOOLS)
-	@$(MAKE) --no-print-directory -j$(JOBS) --output-sync=target \
+	@$(MAKE) --no-print-directory -j$(JOBS) $(OUTPUT_SYNC) \
 		unit notebooks-coco unit-cv4 notebooks lint
 
 # Re-run every notebook in a fresh kernel and store its outputs (after changing the package or

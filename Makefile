@@ -32,8 +32,7 @@ NOTEBOOK_MODEL := shapes
 JOBS ?= 2
 # Each suite's output whole when it ends, where make can (GNU make 4.0+; macOS ships 3.81).
 OUTPUT_SYNC := $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
-# Where `make book` writes the book, and nbval's own model cache.
-BOOK_DIR := build/book
+# nbval's own model cache.
 NBVAL_CACHE := build/nbval-cache
 # Everything the suites need installed. `make test` installs it first, one install at a time
 # (two pips must never write to one venv at once).
@@ -86,13 +85,13 @@ lint: $(STAMP)
 # (nothing runs), warnings as errors. Publish: copy build/book to any static web host
 # (.github/workflows/book.yml does it for GitHub Pages).
 book: $(DOCS)
-	$(BIN)/python -m book.build $(BOOK_DIR)
+	$(BIN)/python -m book.build build/book
 
 # The book first (`make book`, in this job: run side by side, a prerequisite would let make start
 # another suite first); the browser tests then read it instead of building it again.
 unit: $(TRAIN) $(DOCS)
 	@$(MAKE) --no-print-directory book
-	MASKRCNN_TUTORIAL_BOOK=$(CURDIR)/$(BOOK_DIR) $(PYTEST) tests -m "not notebooks_coco"
+	MASKRCNN_TUTORIAL_BOOK=$(CURDIR)/build/book $(PYTEST) tests -m "not notebooks_coco"
 
 # The suite again on OpenCV 4.x, over the tests that call OpenCV (marked `opencv` in tests/conftest.py).
 unit-cv4: $(CV4)/.installed $(TRAIN)

@@ -6,7 +6,8 @@ import pytest
 
 from maskrcnn_tutorial.apps.cli import main
 from maskrcnn_tutorial.errors import UserError
-from maskrcnn_tutorial.synthetic.evaluate import evaluate, format_report
+from maskrcnn_tutorial.inference import Model
+from maskrcnn_tutorial.synthetic.evaluate import EVAL_CONF_THRESHOLD, evaluate, format_report
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +30,19 @@ def test_a_mask_threshold_near_one_ruins_mask_ap(report):
     shrunk = evaluate("shapes", images=6, seed=1_000_500, mask_threshold=0.995)
     assert shrunk["box"] == report["box"]  # boxes do not depend on the mask threshold
     assert shrunk["mask"]["AP75"] < report["mask"]["AP75"]
+
+
+def test_masks_for_the_kept_rows_only_give_the_whole_graphs_figures(report, monkeypatch):
+    asked = []
+    forward = Model.forward
+
+    def whole_graph(self, image, **options):
+        asked.append(options)
+        return forward(self, image)  # a mask for every row, as OpenCV's whole graph gives
+
+    monkeypatch.setattr(Model, "forward", whole_graph)
+    assert evaluate("shapes", images=6, seed=1_000_500) == report
+    assert asked == [{"mask_branch": "kept", "conf_threshold": EVAL_CONF_THRESHOLD}] * 6
 
 
 def test_format_report_is_a_table(report):

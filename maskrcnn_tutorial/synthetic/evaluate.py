@@ -25,7 +25,9 @@ from maskrcnn_tutorial.synthetic.scenes import EVAL_SEED_START, LABELS, make_sce
 from maskrcnn_tutorial.training.dataset import Dataset
 
 EVAL_CONF_THRESHOLD = 0.05
-"""Keep low-scoring detections too, as COCO evaluation does (AP integrates over scores)."""
+"""Keep low-scoring detections too, as COCO evaluation does (AP integrates over scores). The
+mask branch runs only for the rows above it (``mask_branch="kept"``: the same masks as the whole
+graph's, in half the time on ``shapes``)."""
 
 EVAL_MASK_THRESHOLD = 0.5
 """Mask probability threshold for the evaluated masks (the usual Mask R-CNN choice)."""
@@ -93,7 +95,7 @@ def evaluate(
                 }
             )
         dets = postprocess(
-            model.forward(scene.image),
+            model.forward(scene.image, mask_branch="kept", conf_threshold=EVAL_CONF_THRESHOLD),
             image_shape=(h, w),
             labels=model.labels,
             conf_threshold=EVAL_CONF_THRESHOLD,
@@ -162,7 +164,9 @@ def evaluate_dataset(
                 }
             )
         dets = postprocess(
-            model.forward(dataset.image(index)),
+            model.forward(
+                dataset.image(index), mask_branch="kept", conf_threshold=EVAL_CONF_THRESHOLD
+            ),
             image_shape=(sample.height, sample.width),
             labels=model.labels,
             conf_threshold=EVAL_CONF_THRESHOLD,

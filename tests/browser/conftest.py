@@ -300,9 +300,12 @@ def lab_factory(browser, tmp_path) -> Iterator[Callable[[list[Path]], Server]]:
         yield lambda notebooks: stack.enter_context(jupyter_lab(notebooks, tmp_path))
 
 
-@pytest.fixture
-def classroom_app(browser, tmp_path) -> Iterator[Server]:
-    """``maskrcnn-tutorial app --no-browser`` on a free port; its URL read from its first line."""
+@pytest.fixture(scope="session")
+def classroom_app(browser, tmp_path_factory) -> Iterator[Server]:
+    """``maskrcnn-tutorial app --no-browser`` on a free port; its URL read from its first line.
+    One server for the tests of a run: each page that opens it gets a kernel of its own (Voila
+    runs the app anew for every visit), so the tests do not see each other's uploads."""
+    tmp_path = tmp_path_factory.mktemp("app")
     port = free_port()
     log = tmp_path / "app.log"
     command = [sys.executable, "-m", "maskrcnn_tutorial", "app", f"--port={port}", "--no-browser"]

@@ -2,7 +2,8 @@
 #   make demo   segment a bundled sample scene with the embedded model
 #   make test   lint, the book, unit tests (OpenCV 5.x and 4.x), the notebooks (nbval) and the
 #               notebooks on coco (the stand-in of the real network, where ../shared/reference has
-#               its graph): the installs first, then the suites side by side, JOBS at a time
+#               its graph): the installs first (the stand-in and lint beside them), then the
+#               suites side by side, JOBS at a time
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -34,14 +35,14 @@ JOBS ?= 2
 OUTPUT_SYNC := $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
 # nbval's own model cache.
 NBVAL_CACHE := build/nbval-cache
-# Everything the suites need installed. `make test` installs it first, one install at a time
-# (two pips must never write to one venv at once).
+# Everything the suites need installed (`make tools`).
 TEST_TOOLS := $(TRAIN) $(DOCS) $(CV4)/.installed
 # Notebook 09 fine-tunes for this many steps under test and in its stored outputs (a reader's
 # run takes its default, 300): a short schedule that still really trains.
 export MASKRCNN_TUTORIAL_TRAIN_STEPS := 60
 
-.PHONY: demo check test lint book unit unit-cv4 notebooks notebooks-coco run-notebooks bench lab clean
+.PHONY: demo check test tools standin-cache lint book unit unit-cv4 notebooks notebooks-coco \
+	run-notebooks bench lab clean
 
 $(LEARNER): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "error: Python 3.10+ is needed; set PYTHON=python3.x")'
@@ -108,12 +109,21 @@ notebooks: $(TRAIN)
 notebooks-coco: $(TRAIN)
 	$(PYTEST) -p no:cacheprovider tests/test_notebooks_coco.py -m notebooks_coco
 
-# The longest suites start first (make starts them in this order), so the short ones fill in at
-# the end.
-test:
+# Every install the suites need, one after another (two pips must never write one venv at once).
+tools: $(STAMP)
 	@$(MAKE) --no-print-directory -j1 $(TEST_TOOLS)
-	@$(MAKE) --no-print-directory -j$(JOBS) $(OUTPUT_SYNC) \
-		unit notebooks-coco unit-cv4 notebooks lint
+
+# The stand-in of the real network the coco tests use, built into its cache (a note, and
+# nothing built, where ../shared/reference is absent).
+standin-cache: $(STAMP)
+	$(BIN)/python -m tests.reference
+
+# First the installs, with the stand-in and lint beside them (pip keeps one core busy, the
+# stand-in the other); then the suites side by side, the longest first (make starts them in
+# this order), so the short ones fill in at the end.
+test:
+	@$(MAKE) --no-print-directory -j$(JOBS) $(OUTPUT_SYNC) tools standin-cache lint
+	@$(MAKE) --no-print-directory -j$(JOBS) $(OUTPUT_SYNC) unit notebooks-coco unit-cv4 notebooks
 
 # Re-run every notebook in a fresh kernel and store its outputs (after changing the package or
 # retraining the shapes model), so nbval compares against what a reader now sees.

@@ -43,3 +43,15 @@ def standin_dir(root: Path) -> Path:
         if not (folder / standin.WEIGHTS_NAME).is_file():
             standin.write_standin(folder, graph)
     return folder
+
+
+if __name__ == "__main__":  # make standin-cache: built while make test's installs run
+    import os
+
+    import maskrcnn_tutorial.inference  # noqa: F401 (what the build imports, before pip runs)
+
+    root = Path(os.environ.get("MASKRCNN_TUTORIAL_STANDIN_CACHE", ".venv/standin"))
+    if COCO_PBTXT.is_file():
+        print(f"the stand-in is in {standin_dir(root)}")
+    else:
+        print(f"note: no stand-in built: the real text graph is not at {COCO_PBTXT}")

@@ -51,17 +51,23 @@ def test_make_check_does_not_require_coco():
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_make_test_installs_first_then_runs_every_suite_side_by_side():
     lines = make_dry_run("test").splitlines()
-    # the two makes it starts (not make's own "make[2]: ... is up to date" lines)
+    # the makes it starts (not make's own "make[2]: ... is up to date" lines)
     makes = [i for i, line in enumerate(lines) if line.startswith("make --no-print-directory")]
-    installs, suites = makes[:2]
-    assert "-j1" in lines[installs].split()
-    assert installs < suites  # no pip runs beside another: the installs are done first
+    first, installs, suites = makes[:3]
+    # first the installs, with the stand-in build and lint beside them
+    assert {"tools", "standin-cache", "lint"} <= set(lines[first].split())
+    assert "-j1" in lines[installs].split()  # one pip at a time
+    for tool in (".venv/.train-installed", ".venv/.docs-installed", ".venv/opencv4/.installed"):
+        assert tool in lines[installs].split()
+    preparation = "\n".join(lines[first:suites])
+    for command in ("-m tests.reference", "ruff check", "ruff format --check"):
+        assert command in preparation, f"make test does not run {command!r} first"
+    # then the suites, side by side, once everything is installed
     side_by_side = " ".join(" ".join(lines[suites : suites + 2]).split())
-    for target in ("unit", "unit-cv4", "notebooks", "notebooks-coco", "lint"):
+    for target in ("unit", "unit-cv4", "notebooks", "notebooks-coco"):
         assert f" {target} " in f"{side_by_side} ", f"make test does not run {target}"
     commands = "\n".join(lines[suites:])
     for command in (
-        "ruff check",
         "-m book.build build/book",
         'pytest tests -m "not notebooks_coco"',
         "PYTHONPATH=.venv/opencv4",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,6 +11,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# a make that make test starts, after any VAR=value it sets for it (not make's own
+# "make[2]: ... is up to date" lines)
+MAKE = re.compile(r"^(\w+=\S* )*make --no-print-directory")
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
@@ -25,9 +29,10 @@ def test_make_lab_starts_jupyterlab_as_root_too():
     assert lab.endswith("--allow-root") == (os.geteuid() == 0), lab
 
 
-def make_dry_run(target: str) -> str:
+def make_dry_run(target: str, *settings: str) -> str:
     return subprocess.run(
-        ["make", "-n", "-W", "pyproject.toml", target],  # -W: as if the venv needed installing
+        # -W: as if the venv needed installing
+        ["make", "-n", "-W", "pyproject.toml", target, *settings],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -52,7 +57,7 @@ def test_make_check_does_not_require_coco():
 def test_make_test_installs_first_then_runs_every_suite_side_by_side():
     lines = make_dry_run("test").splitlines()
     # the makes it starts (not make's own "make[2]: ... is up to date" lines)
-    makes = [i for i, line in enumerate(lines) if line.startswith("make --no-print-directory")]
+    makes = [i for i, line in enumerate(lines) if MAKE.match(line)]
     first, installs, suites = makes[:3]
     # first the installs, with the stand-in build and lint beside them
     assert {"tools", "standin-cache", "lint"} <= set(lines[first].split())
@@ -75,3 +80,25 @@ def test_make_test_installs_first_then_runs_every_suite_side_by_side():
         "tests/test_notebooks_coco.py -m notebooks_coco",
     ):
         assert command in commands, f"make test does not run {command!r}"
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+@pytest.mark.parametrize("jobs", ["1", "2", "4"])
+def test_suites_side_by_side_run_their_libraries_on_one_thread_each(jobs):
+    lines = make_dry_run("test", f"JOBS={jobs}").splitlines()
+    suites = [line for line in lines if MAKE.match(line) and " unit " in f"{line} "]
+    (line,) = suites
+    settings = set(line.split(" make ")[0].split()) if " make " in line else set()
+    side_by_side = {"OPENCV_FOR_THREADS_NUM=1", "OMP_NUM_THREADS=1"}
+    assert settings == (side_by_side if jobs != "1" else set()), line
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_the_test_tools_install_with_uv_a_learner_with_pip():
+    tools = make_dry_run(".venv/.installed").splitlines()
+    installs = [line for line in tools if "pip install" in line]
+    assert installs[0].endswith("-m pip install -q uv"), installs
+    assert all("uv pip install" in line for line in installs[1:]) and len(installs) == 2, installs
+    assert ".[test,notebooks]" in installs[1]
+    learner = [line for line in make_dry_run(".venv/.learner-installed").splitlines()]
+    assert not any("uv" in line.split() or "/uv" in line for line in learner), learner

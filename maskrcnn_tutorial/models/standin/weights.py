@@ -224,7 +224,9 @@ def write_standin(
 ) -> tuple[Path, Path, int]:
     """Write ``frozen_inference_graph.pb`` and a copy of the text graph ``graph`` into ``out``.
 
-    Returns the two paths and the parameter count. The same ``seed`` gives the same bytes.
+    Returns the two paths and the parameter count. The same ``seed`` gives the same bytes on
+    one machine (OpenCV 4.x or 5.x, any number of OpenCV threads; the number of numpy's BLAS
+    threads changes the last bits).
     The graph is read, and both outputs checked writable, before ``out`` is created; each file
     is written to a temporary name and renamed into place; the draft weights live in a
     temporary folder removed even when interrupted. ``progress`` shows a bar of the

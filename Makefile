@@ -24,7 +24,7 @@ TRAIN := $(VENV)/.train-installed
 # browser tests that read the book.
 DOCS := $(VENV)/.docs-installed
 PYTEST := $(BIN)/python -m pytest
-UV := $(BIN)/uv pip install -q --python $(BIN)/python
+UV := $(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python
 # The stand-in of the real network that the coco tests build (tests/reference.py), kept between runs.
 export MASKRCNN_TUTORIAL_STANDIN_CACHE := $(CURDIR)/$(VENV)/standin
 # The notebooks' stored outputs come from this model; nbval runs them on it, whatever is fetched.
@@ -32,11 +32,11 @@ NOTEBOOK_MODEL := shapes
 # How many suites `make test` runs at once (this project's machines have 2 cores; each suite
 # prints its output whole when it ends). JOBS=1 runs them one after another.
 JOBS ?= 2
-# Suites side by side run OpenCV on one thread each: two suites on two cores otherwise fight
-# over them (a forward pass of the stand-in took 3.7 s of CPU on one thread, 4.3 s on two).
-# PyTorch and numpy keep theirs: the training tests took the same CPU either way, and numpy's
-# BLAS threads change the last bits of the stand-in's calibration. JOBS=1 leaves OpenCV its default.
-SUITE_THREADS := $(if $(filter 1,$(JOBS)),,OPENCV_FOR_THREADS_NUM=1)
+# Suites side by side run OpenCV, PyTorch and numpy's BLAS on one thread each: two suites on
+# two cores otherwise fight over them (a forward pass of the stand-in took 3.7 s of CPU on one
+# thread, 4.3 s on two; with only OpenCV's limited, the coco notebooks took 783 s instead of
+# 602 s beside the unit suite). JOBS=1 leaves them their defaults.
+SUITE_THREADS := $(if $(filter 1,$(JOBS)),,OPENCV_FOR_THREADS_NUM=1 OMP_NUM_THREADS=1)
 # Each suite's output whole when it ends, where make can (GNU make 4.0+; macOS ships 3.81).
 OUTPUT_SYNC := $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
 # nbval's own model cache.
@@ -63,10 +63,11 @@ $(LEARNER): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[notebooks]'
 	@touch $@
 
-# The test tools install with uv (itself from pip): one resolve, parallel downloads, no
-# bytecode compiled ahead of time. On this project's 2-core machine a fresh venv with every
-# extra took 8.5 s with uv and 135 s with pip. A learner's extra is in it, so make test on a
-# fresh clone never runs the learner's pip step.
+# The test tools install with uv (itself from pip): one resolve, parallel downloads. On this
+# project's 2-core machine a fresh venv with every extra took 38 s with uv, 135 s with pip.
+# Bytecode is compiled at install, as pip does: where PYTHONDONTWRITEBYTECODE is set (these
+# machines set it), every process would otherwise compile each module it imports. A learner's
+# extra is in it, so make test on a fresh clone never runs the learner's pip step.
 $(STAMP): pyproject.toml
 	$(NEW_VENV)
 	$(BIN)/python -m pip install -q uv
@@ -75,7 +76,7 @@ $(STAMP): pyproject.toml
 
 # torch from pip's find-links only (see TRAIN above): uv does not read pip's configuration.
 $(TRAIN): $(STAMP)
-	@if $(BIN)/python -m pip install -q --no-compile --no-index --no-deps 'torch==2.13.0' 2>/dev/null; then \
+	@if $(BIN)/python -m pip install -q --no-index --no-deps 'torch==2.13.0' 2>/dev/null; then \
 		$(UV) -e '.[train]' && touch $@; \
 	else echo "note: no local CPU wheel of torch; the training tests will be skipped" \
 		"(and fail under MASKRCNN_TUTORIAL_STRICT=1, as .ci/run sets it)"; fi

@@ -11,12 +11,14 @@ import time
 import cv2
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info
 
 from maskrcnn_tutorial.graph import names
 from maskrcnn_tutorial.graph.graphdef import read_consts
 from maskrcnn_tutorial.graph.textgraph import external_inputs, read_text_graph
 from maskrcnn_tutorial.inference import make_blob
 from maskrcnn_tutorial.models import standin as standin_pkg
+from maskrcnn_tutorial.models.standin import weights as standin_weights
 from maskrcnn_tutorial.models.standin.__main__ import main
 from maskrcnn_tutorial.models.standin.weights import calibration_images, mask_logits
 from tests.reference import coco_text_graph
@@ -124,9 +126,18 @@ def test_mask_logits_in_numpy_are_the_graphs_last_mask_layer(standin, coco_stand
 
 
 def test_command_line_writes_both_files_and_the_same_seed_gives_the_same_bytes(
-    standin, tmp_path, capsys
+    standin, tmp_path, capsys, monkeypatch
 ):
+    blas_threads = []  # numpy's BLAS threads while the features are calibrated
+    original = standin_weights.calibrate
+
+    def calibrate(*args, **kwargs):
+        blas_threads.extend(pool["num_threads"] for pool in threadpool_info())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(standin_weights, "calibrate", calibrate)
     assert main([str(tmp_path / "out"), "--graph", str(coco_text_graph())]) == 0
+    assert blas_threads and set(blas_threads) == {1}  # its threads would change the last bits
     out = capsys.readouterr().out
     assert "15,904,125 parameters" in out and "not a trained model" in out
     weights = (tmp_path / "out" / standin_pkg.WEIGHTS_NAME).read_bytes()
@@ -156,9 +167,7 @@ def test_command_line_writes_both_files_and_the_same_seed_gives_the_same_bytes(
     ],
 )
 def test_command_line_errors(args, expected, tmp_path, capsys, monkeypatch):
-    from maskrcnn_tutorial.models.standin import weights
-
-    monkeypatch.setattr(weights, "_build", lambda *a: pytest.fail("the work started"))
+    monkeypatch.setattr(standin_weights, "_build", lambda *a: pytest.fail("the work started"))
     (tmp_path / "file").write_text('node { name: "a" op: "Conv2D" input: "b" input: "w" }\n')
     (tmp_path / "taken" / standin_pkg.WEIGHTS_NAME).mkdir(parents=True)
     values = {"tmp": tmp_path, "graph": coco_text_graph()}

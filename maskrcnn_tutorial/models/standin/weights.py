@@ -24,6 +24,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from maskrcnn_tutorial.graph import names
@@ -225,8 +226,8 @@ def write_standin(
     """Write ``frozen_inference_graph.pb`` and a copy of the text graph ``graph`` into ``out``.
 
     Returns the two paths and the parameter count. The same ``seed`` gives the same bytes on
-    one machine (OpenCV 4.x or 5.x, any number of OpenCV threads; the number of numpy's BLAS
-    threads changes the last bits).
+    one machine, on OpenCV 4.x and 5.x, whatever the number of OpenCV or BLAS threads
+    (numpy's BLAS runs on one thread here: its number of threads changes the last bits).
     The graph is read, and both outputs checked writable, before ``out`` is created; each file
     is written to a temporary name and renamed into place; the draft weights live in a
     temporary folder removed even when interrupted. ``progress`` shows a bar of the
@@ -264,7 +265,8 @@ def _build(
         disable=not progress,
         file=sys.stderr,
     )
-    with bar, tempfile.TemporaryDirectory() as tmp:
+    # numpy's BLAS on one thread: its number of threads changes the calibration's last bits
+    with bar, tempfile.TemporaryDirectory() as tmp, threadpool_limits(1, user_api="blas"):
         draft = Path(tmp) / WEIGHTS_NAME
         images = calibration_images(seed)
         steps = iter(STEPS)

@@ -88,7 +88,7 @@ def test_suites_side_by_side_run_their_libraries_on_one_thread_each(jobs):
     lines = make_dry_run("test", f"JOBS={jobs}").splitlines()
     suites = [line for line in lines if MAKE.match(line) and " unit " in f"{line} "]
     (line,) = suites
-    settings = set(line.split(" make ")[0].split()) if " make " in line else set()
+    settings = set(line.split("make --no-print-directory")[0].split())
     side_by_side = {"OPENCV_FOR_THREADS_NUM=1", "OMP_NUM_THREADS=1"}
     assert settings == (side_by_side if jobs != "1" else set()), line
 
@@ -101,5 +101,5 @@ def test_the_test_tools_install_with_uv_a_learner_with_pip():
     assert len(installs) == 2 and "uv pip install" in installs[1], installs
     assert "--compile-bytecode" in installs[1]  # what pip does: see the Makefile
     assert ".[test,notebooks]" in installs[1]
-    learner = [line for line in make_dry_run(".venv/.learner-installed").splitlines()]
+    learner = make_dry_run(".venv/.learner-installed").splitlines()
     assert not any("uv" in line.split() or "/uv" in line for line in learner), learner

@@ -111,6 +111,57 @@ def test_voila_runs_with_the_apps_limits():
     assert "--MappingKernelManager.cull_connected=False" in command
 
 
+def test_the_pages_kernels_talk_over_unix_sockets_where_the_path_fits(monkeypatch):
+    ipc = ["--KernelManager.transport=ipc", "--Voila.connection_dir_root=/tmp"]
+    assert server.kernel_transport("/tmp", "posix") == ipc
+    fits = "/" + "t" * (server.SOCKET_PATH_MAX - server.KERNEL_SOCKET_TAIL - 1)
+    assert server.kernel_transport(fits, "posix")[0] == ipc[0]
+    assert server.kernel_transport(fits + "t", "posix") == []  # one longer: TCP ports
+    assert server.kernel_transport("C:\\Temp", "nt") == []  # Windows: TCP ports
+    monkeypatch.setattr(server.tempfile, "tempdir", "/tmp")  # Voila's temp folder
+    command = server.voila_command(8866, "127.0.0.1", "t", open_browser=False)
+    assert command[-2:] == ipc or os.name != "posix"
+
+
+@pytest.mark.skipif(os.name != "posix" or not Path("/tmp").is_dir(), reason="Unix sockets")
+def test_a_pages_kernel_answers_over_unix_sockets(tmp_path):
+    """The app's page runs in a kernel that Voila reaches through socket files: no TCP port to
+    race for (see ``server.kernel_transport``)."""
+    import shutil
+    import tempfile
+    import urllib.request
+
+    short = Path(tempfile.mkdtemp(prefix="mrt-", dir="/tmp"))  # the app's temp folder
+    port = _free_port()
+    app = subprocess.Popen(
+        [sys.executable, "-m", "maskrcnn_tutorial", "app", "--no-browser", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "TMPDIR": str(short)},
+        cwd=tmp_path,
+        start_new_session=True,
+    )
+    try:
+        url = app.stdout.readline().split()[-1]
+        deadline = time.monotonic() + 90
+        while not _listening(port):
+            assert app.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        with urllib.request.urlopen(url, timeout=120) as page:
+            html = page.read().decode()
+        assert "application/vnd.jupyter.widget-view+json" in html  # the app ran in the kernel
+        (connection,) = short.glob("voila_*/kernel-*.json")  # the page's kernel
+        info = json.loads(connection.read_text())
+        assert info["transport"] == "ipc"
+        assert all(Path(f"{info['ip']}-{n}").is_socket() for n in range(1, 6))
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(app.pid, signal.SIGTERM)
+        app.wait(timeout=60)
+        shutil.rmtree(short, ignore_errors=True)
+
+
 def test_the_kernel_manager_refuses_a_kernel_over_the_bound():
     import asyncio
 

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -41,6 +42,11 @@ INPUT_SIZE_ENV = "MASKRCNN_TUTORIAL_APP_INPUT_SIZE"
 TOKEN_ENV = "JUPYTER_TOKEN"
 #: Seconds Voila gets to shut down cleanly before it is killed.
 STOP_TIMEOUT_S = 10
+#: Longest path a Unix socket may have (macOS: 103 characters and a NUL; Linux allows 107).
+SOCKET_PATH_MAX = 103
+#: What Voila puts below its root for a page's kernel's last socket: its own folder
+#: (``voila_`` and 8 random characters), then ``kernel-``, the 36-character kernel id, ``-ipc-5``.
+KERNEL_SOCKET_TAIL = len("/voila_12345678/kernel-") + 36 + len("-ipc-5")
 
 
 def is_loopback(ip: str) -> bool:
@@ -68,6 +74,22 @@ def check_port_free(ip: str, port: int) -> None:
             ) from None
 
 
+def kernel_transport(temp_dir: str | None = None, system: str = os.name) -> list[str]:
+    """Voila's options for how it talks to the pages' kernels: Unix sockets in its private
+    folder under ``temp_dir`` (default: the temp folder Voila will use) where the system has
+    them and the path fits :data:`SOCKET_PATH_MAX`; ``[]`` (TCP ports) otherwise: Windows, or
+    a temp folder whose path is too long.
+
+    A TCP port is picked free and bound by the kernel a moment later. When another program
+    takes the same port in between (anything starting kernels or connections at that moment),
+    the kernel dies at start and its page never loads. Sockets are files: nothing to race for.
+    """
+    root = temp_dir or tempfile.gettempdir()
+    if system != "posix" or len(root) + KERNEL_SOCKET_TAIL > SOCKET_PATH_MAX:
+        return []
+    return ["--KernelManager.transport=ipc", f"--Voila.connection_dir_root={root}"]
+
+
 def voila_command(
     port: int,
     ip: str,
@@ -78,7 +100,8 @@ def voila_command(
 ) -> list[str]:
     """The Voila command line that serves ``notebook``, with the app's limits: at most
     ``max_pages`` kernels at once (:mod:`.kernels`), and the kernel of a closed page shut
-    down after :data:`IDLE_TIMEOUT_S` seconds without activity.
+    down after :data:`IDLE_TIMEOUT_S` seconds without activity; the kernels talk over Unix
+    sockets where they can (:func:`kernel_transport`).
 
     ``token`` is not on it (anyone on the machine can read a command line with ``ps``):
     :func:`serve` passes it in the environment (``$JUPYTER_TOKEN``), which only the same user
@@ -101,6 +124,7 @@ def voila_command(
         f"--MappingKernelManager.cull_idle_timeout={IDLE_TIMEOUT_S}",
         "--MappingKernelManager.cull_interval=60",
         "--MappingKernelManager.cull_connected=False",  # an open page keeps its kernel
+        *kernel_transport(),
     ]
 
 

@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import pytest
 
+from maskrcnn_tutorial.apps.server import kernel_transport
 from tests.requires import missing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -309,7 +311,10 @@ def classroom_app(browser, tmp_path_factory) -> Iterator[Server]:
     port = free_port()
     log = tmp_path / "app.log"
     command = [sys.executable, "-m", "maskrcnn_tutorial", "app", f"--port={port}", "--no-browser"]
-    home = tmp_path / "jupyter"
+    # a short path: the pages' kernels talk over Unix sockets below it, as on a laptop (a
+    # path too long for a socket would give them TCP ports, which can race: server.py)
+    home = Path(tempfile.mkdtemp(prefix="mrt-app-", dir="/tmp"))
+    assert kernel_transport(str(home / "tmp")), f"{home} is too long for the kernels' sockets"
     process = start(command, log, server_env(home), tmp_path)
     server = Server(process, "", "", log)
     try:
@@ -326,3 +331,4 @@ def classroom_app(browser, tmp_path_factory) -> Iterator[Server]:
         yield server
     finally:
         stop(process, home)
+        shutil.rmtree(home, ignore_errors=True)

@@ -64,7 +64,7 @@ NO_OPENCV = {
     "test_makefile.py": "make -n",
     "test_notebook_structure.py": "the notebooks' JSON",
     "test_requires.py": "the CI switch, on probe tests",
-    "test_server.py": "the Voila command line and its signals (no notebook runs)",
+    "test_server.py": "the Voila command line, its signals and kernels (pages run in children)",
     "test_textgraph.py": "the text-graph reader",
     "test_workshop.py": "the workshop guide's links into the notebooks",
 }

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -111,27 +112,48 @@ def test_voila_runs_with_the_apps_limits():
     assert "--MappingKernelManager.cull_connected=False" in command
 
 
-def test_the_pages_kernels_talk_over_unix_sockets_where_the_path_fits(monkeypatch):
-    ipc = ["--KernelManager.transport=ipc", "--Voila.connection_dir_root=/tmp"]
-    assert server.kernel_transport("/tmp", "posix") == ipc
-    fits = "/" + "t" * (server.SOCKET_PATH_MAX - server.KERNEL_SOCKET_TAIL - 1)
-    assert server.kernel_transport(fits, "posix")[0] == ipc[0]
-    assert server.kernel_transport(fits + "t", "posix") == []  # one longer: TCP ports
-    assert server.kernel_transport("C:\\Temp", "nt") == []  # Windows: TCP ports
-    monkeypatch.setattr(server.tempfile, "tempdir", "/tmp")  # Voila's temp folder
-    command = server.voila_command(8866, "127.0.0.1", "t", open_browser=False)
-    assert command[-2:] == ipc or os.name != "posix"
-
-
-@pytest.mark.skipif(os.name != "posix" or not Path("/tmp").is_dir(), reason="Unix sockets")
-def test_a_pages_kernel_answers_over_unix_sockets(tmp_path):
-    """The app's page runs in a kernel that Voila reaches through socket files: no TCP port to
-    race for (see ``server.kernel_transport``)."""
+@pytest.fixture
+def short_folder() -> Iterator[Path]:
+    """A new folder with a short path, under /tmp (a socket's path must stay short)."""
     import shutil
     import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="mrt-", dir="/tmp"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="Unix sockets")
+def test_the_pages_kernels_talk_over_unix_sockets_where_the_path_fits(monkeypatch, short_folder):
+    def root(temp_dir: str, system: str = "posix") -> str | None:
+        options = server.kernel_transport(temp_dir, system)
+        if not options:
+            return None
+        transport, folder = options
+        assert transport == "--KernelManager.transport=ipc"
+        return folder.split("=", 1)[1]
+
+    room = server.SOCKET_PATH_MAX - server.KERNEL_SOCKET_TAIL  # bytes left for the folder
+    fits = short_folder / ("t" * (room - len(str(short_folder)) - 1))
+    longer, accented = fits.with_name(fits.name + "t"), fits.with_name(fits.name[:-1] + "é")
+    for folder in (fits, longer, accented):
+        folder.mkdir()
+    assert root(str(fits)) == str(fits)  # exactly fits
+    assert root(str(longer)) == "/tmp"  # one byte longer (as macOS's temp folder is): /tmp
+    assert root(str(accented)) == "/tmp"  # é is two bytes
+    assert root("/tmp", "nt") is None  # Windows: TCP ports
+    monkeypatch.setattr(server.tempfile, "tempdir", str(fits))  # Voila's temp folder
+    command = server.voila_command(8866, "127.0.0.1", "t", open_browser=False)
+    assert command[-1] == f"--Voila.connection_dir_root={fits}"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="Unix sockets")
+def test_a_pages_kernel_answers_over_unix_sockets(tmp_path, short_folder):
+    """The app's page runs in a kernel that Voila reaches through socket files: no TCP port to
+    race for (see ``server.kernel_transport``)."""
     import urllib.request
 
-    short = Path(tempfile.mkdtemp(prefix="mrt-", dir="/tmp"))  # the app's temp folder
+    short = short_folder  # the app's temp folder
     port = _free_port()
     app = subprocess.Popen(
         [sys.executable, "-m", "maskrcnn_tutorial", "app", "--no-browser", "--port", str(port)],
@@ -159,7 +181,6 @@ def test_a_pages_kernel_answers_over_unix_sockets(tmp_path):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(app.pid, signal.SIGTERM)
         app.wait(timeout=60)
-        shutil.rmtree(short, ignore_errors=True)
 
 
 def test_the_kernel_manager_refuses_a_kernel_over_the_bound():

@@ -42,7 +42,7 @@ INPUT_SIZE_ENV = "MASKRCNN_TUTORIAL_APP_INPUT_SIZE"
 TOKEN_ENV = "JUPYTER_TOKEN"
 #: Seconds Voila gets to shut down cleanly before it is killed.
 STOP_TIMEOUT_S = 10
-#: Longest path a Unix socket may have (macOS: 103 characters and a NUL; Linux allows 107).
+#: Longest path a Unix socket may have, in bytes (macOS: 103 and a NUL; Linux allows 107).
 SOCKET_PATH_MAX = 103
 #: What Voila puts below its root for a page's kernel's last socket: its own folder
 #: (``voila_`` and 8 random characters), then ``kernel-``, the 36-character kernel id, ``-ipc-5``.
@@ -75,19 +75,22 @@ def check_port_free(ip: str, port: int) -> None:
 
 
 def kernel_transport(temp_dir: str | None = None, system: str = os.name) -> list[str]:
-    """Voila's options for how it talks to the pages' kernels: Unix sockets in its private
-    folder under ``temp_dir`` (default: the temp folder Voila will use) where the system has
-    them and the path fits :data:`SOCKET_PATH_MAX`; ``[]`` (TCP ports) otherwise: Windows, or
-    a temp folder whose path is too long.
+    """Voila's options for how it talks to the pages' kernels: Unix sockets in a private folder
+    of its own under ``temp_dir`` (default: the temp folder), or under ``/tmp`` where that path
+    is too long for a socket (:data:`SOCKET_PATH_MAX`; macOS's temp folder is); ``[]`` (TCP
+    ports) on Windows, or where neither fits.
 
     A TCP port is picked free and bound by the kernel a moment later. When another program
     takes the same port in between (anything starting kernels or connections at that moment),
     the kernel dies at start and its page never loads. Sockets are files: nothing to race for.
     """
-    root = temp_dir or tempfile.gettempdir()
-    if system != "posix" or len(root) + KERNEL_SOCKET_TAIL > SOCKET_PATH_MAX:
+    if system != "posix":
         return []
-    return ["--KernelManager.transport=ipc", f"--Voila.connection_dir_root={root}"]
+    for root in (temp_dir or tempfile.gettempdir(), "/tmp"):
+        fits = len(os.fsencode(root)) + KERNEL_SOCKET_TAIL <= SOCKET_PATH_MAX
+        if fits and os.path.isdir(root) and os.access(root, os.W_OK | os.X_OK):
+            return ["--KernelManager.transport=ipc", f"--Voila.connection_dir_root={root}"]
+    return []
 
 
 def voila_command(

@@ -233,6 +233,20 @@ def artifacts(request) -> Path:
     return folder
 
 
+@contextmanager
+def short_home(prefix: str) -> Iterator[Path]:
+    """A new folder under /tmp for a server's Jupyter state, removed afterwards. Its path is
+    short so that the kernels' Unix sockets fit below it (``server.kernel_transport``): on
+    TCP, a kernel whose port another program takes before it binds it dies at start, and the
+    Chromium that loads the page opens many connections just then."""
+    home = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    try:
+        assert kernel_transport(str(home / "runtime")), f"{home} is too long for a socket"
+        yield home
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def server_env(home: Path) -> dict[str, str]:
     """The environment of a server: isolated Jupyter state, nothing from the developer's."""
     env = dict(os.environ)
@@ -265,7 +279,8 @@ def unexecuted(notebook: Path) -> dict:
 @contextmanager
 def jupyter_lab(notebooks: list[Path], tmp_path: Path) -> Iterator[Server]:
     """JupyterLab on unexecuted copies of ``notebooks`` (:func:`unexecuted`) in a temp folder:
-    free port, fresh token; stopped afterwards, even when the test fails."""
+    free port, fresh token, kernels on Unix sockets (:func:`short_home`); stopped afterwards,
+    even when the test fails."""
     root = tmp_path / "root"
     root.mkdir()
     for notebook in notebooks:
@@ -283,16 +298,17 @@ def jupyter_lab(notebooks: list[Path], tmp_path: Path) -> Iterator[Server]:
         f"--ServerApp.token={token}",
         f"--ServerApp.root_dir={root}",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--KernelManager.transport=ipc",  # in home/runtime, beside the connection files
     ]
     log = tmp_path / "jupyter-lab.log"
-    home = tmp_path / "jupyter"
-    process = start(command, log, server_env(home), root)
-    server = Server(process, f"http://127.0.0.1:{port}", token, log, root)
-    try:
-        wait_until_up(server, f"{server.url}/api/status?token={token}")
-        yield server
-    finally:
-        stop(process, home)
+    with short_home("mrt-lab-") as home:
+        process = start(command, log, server_env(home), root)
+        server = Server(process, f"http://127.0.0.1:{port}", token, log, root)
+        try:
+            wait_until_up(server, f"{server.url}/api/status?token={token}")
+            yield server
+        finally:
+            stop(process, home)
 
 
 @pytest.fixture
@@ -311,24 +327,20 @@ def classroom_app(browser, tmp_path_factory) -> Iterator[Server]:
     port = free_port()
     log = tmp_path / "app.log"
     command = [sys.executable, "-m", "maskrcnn_tutorial", "app", f"--port={port}", "--no-browser"]
-    # a short path: the pages' kernels talk over Unix sockets below it, as on a laptop (a
-    # path too long for a socket would give them TCP ports, which can race: server.py)
-    home = Path(tempfile.mkdtemp(prefix="mrt-app-", dir="/tmp"))
-    assert kernel_transport(str(home / "tmp")), f"{home} is too long for the kernels' sockets"
-    process = start(command, log, server_env(home), tmp_path)
-    server = Server(process, "", "", log)
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while "token=" not in server.log_tail() and time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"app exited with {process.returncode}:\n{server.log_tail()}")
-            time.sleep(0.2)
-        first = next(line for line in log.read_text().splitlines() if "token=" in line)
-        server.url = first.split()[-1]
-        server.token = server.url.split("token=")[-1]
-        assert server.url.startswith(f"http://127.0.0.1:{port}/"), first
-        wait_until_up(server, server.url)
-        yield server
-    finally:
-        stop(process, home)
-        shutil.rmtree(home, ignore_errors=True)
+    with short_home("mrt-app-") as home:
+        process = start(command, log, server_env(home), tmp_path)
+        server = Server(process, "", "", log)
+        try:
+            deadline = time.monotonic() + SERVER_START_TIMEOUT
+            while "token=" not in server.log_tail() and time.monotonic() < deadline:
+                if process.poll() is not None:
+                    pytest.fail(f"app exited with {process.returncode}:\n{server.log_tail()}")
+                time.sleep(0.2)
+            first = next(line for line in log.read_text().splitlines() if "token=" in line)
+            server.url = first.split()[-1]
+            server.token = server.url.split("token=")[-1]
+            assert server.url.startswith(f"http://127.0.0.1:{port}/"), first
+            wait_until_up(server, server.url)
+            yield server
+        finally:
+            stop(process, home)

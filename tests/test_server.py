@@ -141,6 +141,8 @@ def test_the_pages_kernels_talk_over_unix_sockets_where_the_path_fits(monkeypatc
     assert root(str(fits)) == str(fits)  # exactly fits
     assert root(str(longer)) == "/tmp"  # one byte longer (as macOS's temp folder is): /tmp
     assert root(str(accented)) == "/tmp"  # é is two bytes
+    assert root(str(short_folder / "missing")) == "/tmp"  # no socket can be made there
+    assert not any(fits.iterdir())  # the probe socket is gone
     assert root("/tmp", "nt") is None  # Windows: TCP ports
     monkeypatch.setattr(server.tempfile, "tempdir", str(fits))  # Voila's temp folder
     command = server.voila_command(8866, "127.0.0.1", "t", open_browser=False)

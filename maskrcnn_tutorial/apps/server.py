@@ -77,8 +77,8 @@ def check_port_free(ip: str, port: int) -> None:
 def kernel_transport(temp_dir: str | None = None, system: str = os.name) -> list[str]:
     """Voila's options for how it talks to the pages' kernels: Unix sockets in a private folder
     of its own under ``temp_dir`` (default: the temp folder), or under ``/tmp`` where that path
-    is too long for a socket (:data:`SOCKET_PATH_MAX`; macOS's temp folder is); ``[]`` (TCP
-    ports) on Windows, or where neither fits.
+    is too long for a socket (:data:`SOCKET_PATH_MAX`; macOS's temp folder is) or takes none;
+    ``[]`` (TCP ports) on Windows, or where neither will do.
 
     A TCP port is picked free and bound by the kernel a moment later. When another program
     takes the same port in between (anything starting kernels or connections at that moment),
@@ -88,9 +88,24 @@ def kernel_transport(temp_dir: str | None = None, system: str = os.name) -> list
         return []
     for root in (temp_dir or tempfile.gettempdir(), "/tmp"):
         fits = len(os.fsencode(root)) + KERNEL_SOCKET_TAIL <= SOCKET_PATH_MAX
-        if fits and os.path.isdir(root) and os.access(root, os.W_OK | os.X_OK):
+        if fits and _socket_binds(root):
             return ["--KernelManager.transport=ipc", f"--Voila.connection_dir_root={root}"]
     return []
+
+
+def _socket_binds(folder: str) -> bool:
+    """Whether a Unix socket can be made in ``folder`` (a missing or read-only folder, or a
+    file system without sockets, such as some network shares, cannot)."""
+    path = os.path.join(folder, f".maskrcnn-tutorial-probe-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.bind(path)
+    except OSError:
+        return False
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    return True
 
 
 def voila_command(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from maskrcnn_tutorial.synthetic import samples
+from tests.serving import start_app
 
 ROOT = Path(__file__).resolve().parents[1]
 #: What Windows' ``signal`` and ``os`` modules lack (of what a POSIX program may reach for).
@@ -97,22 +97,9 @@ def test_bad_input_is_still_one_line(windows_like, tmp_path):
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_the_app_starts_serves_and_stops(windows_like, tmp_path):
-    port = _free_port()
-    app = subprocess.Popen(
-        [sys.executable, "-m", "maskrcnn_tutorial", "app", "--no-browser", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=windows_like,
-        cwd=tmp_path,
-        start_new_session=True,  # so the test can stop everything it started if it fails
-    )
+    # (in a process group of its own, so the test can stop everything it started if it fails)
+    app, _ = start_app(stderr=subprocess.PIPE, text=False, env=windows_like, cwd=tmp_path)
     try:
         url = app.stdout.readline().decode("cp1252").split("classroom app: ")[1].strip()
         deadline = time.monotonic() + 90

@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +17,7 @@ import pytest
 
 from maskrcnn_tutorial.apps import server
 from maskrcnn_tutorial.apps.cli import main
+from tests.serving import listening, start_app
 
 
 def test_the_served_notebook_only_builds_the_app():
@@ -155,34 +155,15 @@ def test_a_pages_kernel_answers_over_unix_sockets(tmp_path, short_folder):
     race for (see ``server.kernel_transport``)."""
     import urllib.request
 
-    short = short_folder  # the app's temp folder
-    port = _free_port()
-    app = subprocess.Popen(
-        [sys.executable, "-m", "maskrcnn_tutorial", "app", "--no-browser", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "TMPDIR": str(short)},
-        cwd=tmp_path,
-        start_new_session=True,
-    )
-    try:
-        url = app.stdout.readline().split()[-1]
-        deadline = time.monotonic() + 90
-        while not _listening(port):
-            assert app.poll() is None and time.monotonic() < deadline
-            time.sleep(0.2)
+    env = {**os.environ, "TMPDIR": str(short_folder)}  # the app's temp folder
+    with serving_app(env=env, cwd=tmp_path) as (_, url, _):
         with urllib.request.urlopen(url, timeout=120) as page:
             html = page.read().decode()
         assert "application/vnd.jupyter.widget-view+json" in html  # the app ran in the kernel
-        (connection,) = short.glob("voila_*/kernel-*.json")  # the page's kernel
+        (connection,) = short_folder.glob("voila_*/kernel-*.json")  # the page's kernel
         info = json.loads(connection.read_text())
         assert info["transport"] == "ipc"
         assert all(Path(f"{info['ip']}-{n}").is_socket() for n in range(1, 6))
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(app.pid, signal.SIGTERM)
-        app.wait(timeout=60)
 
 
 def test_the_kernel_manager_refuses_a_kernel_over_the_bound():
@@ -206,15 +187,23 @@ def default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+@contextlib.contextmanager
+def serving_app(**options) -> Iterator[tuple[subprocess.Popen, str, int]]:
+    """``maskrcnn-tutorial app`` on a free port, once it listens: the process, its URL (token
+    included) and the port; stopped afterwards with Voila (SIGTERM to its process group).
+    ``options`` go to Popen (``env``, ``cwd``)."""
+    app, port = start_app(**options)
+    try:
+        url = app.stdout.readline().split()[-1]
+        deadline = time.monotonic() + 90
+        while not listening(port):
+            assert app.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        yield app, url, port
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(app.pid, signal.SIGTERM)  # Voila is in the app's process group
+        app.wait(timeout=60)
 
 
 @pytest.mark.parametrize(
@@ -225,19 +214,12 @@ def test_a_signal_stops_voila_quietly(signum, when):
     """SIGTERM (a service manager) or SIGHUP (a closed terminal) stop Voila too, not just the
     command; Ctrl+C (SIGINT to the terminal's process group) while Voila starts shows no
     traceback."""
-    port = _free_port()
-    app = subprocess.Popen(
-        [sys.executable, "-m", "maskrcnn_tutorial", "app", "--no-browser", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group, as a terminal would give it
-        preexec_fn=default_sigint,
-    )
+    # its own process group, as a terminal would give it
+    app, port = start_app(stderr=subprocess.PIPE, preexec_fn=default_sigint)
     try:
         assert "classroom app:" in app.stdout.readline()
         deadline = time.monotonic() + 90
-        while when == "serving" and not _listening(port):
+        while when == "serving" and not listening(port):
             assert app.poll() is None and time.monotonic() < deadline, app.stderr.read()
             time.sleep(0.2)
         if when == "starting":
@@ -248,7 +230,7 @@ def test_a_signal_stops_voila_quietly(signum, when):
         assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
         assert err.strip().endswith("app stopped"), err
         time.sleep(0.5)
-        assert not _listening(port)  # Voila is gone too
+        assert not listening(port)  # Voila is gone too
     finally:
         if app.poll() is None:  # a failed test must not leave the app (and Voila) serving
             os.killpg(app.pid, signal.SIGTERM)
@@ -261,21 +243,8 @@ def test_the_token_is_not_in_ps_and_sigkill_stops_voila_too():
     cleanup runs) still stops Voila, through the watchdog pipe."""
     import urllib.request
 
-    port = _free_port()
-    app = subprocess.Popen(
-        [sys.executable, "-m", "maskrcnn_tutorial", "app", "--no-browser", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        url = app.stdout.readline().split()[-1]
+    with serving_app() as (app, url, port):
         token = url.split("token=")[1]
-        deadline = time.monotonic() + 90
-        while not _listening(port):
-            assert app.poll() is None and time.monotonic() < deadline
-            time.sleep(0.2)
         with urllib.request.urlopen(url, timeout=60) as page:
             assert page.status == 200  # the token from the environment is the one that works
         for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
@@ -284,10 +253,6 @@ def test_the_token_is_not_in_ps_and_sigkill_stops_voila_too():
         app.kill()  # SIGKILL: the app's own cleanup never runs
         app.wait(timeout=10)
         deadline = time.monotonic() + 30
-        while _listening(port) and time.monotonic() < deadline:
+        while listening(port) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not _listening(port), "Voila kept serving after its parent was killed"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(app.pid, signal.SIGTERM)  # Voila is in the app's process group
-        app.wait(timeout=60)
+        assert not listening(port), "Voila kept serving after its parent was killed"

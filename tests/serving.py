@@ -1,10 +1,16 @@
-"""Starting the classroom app in tests: a free port, and ``maskrcnn-tutorial app`` on it."""
+"""Starting the classroom app in tests: a free port, ``maskrcnn-tutorial app`` on it, and a
+folder short enough for its kernels' Unix sockets."""
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -29,3 +35,14 @@ def start_app(**options) -> tuple[subprocess.Popen, int]:
     defaults = {"stdout": subprocess.PIPE, "stderr": subprocess.DEVNULL, "text": True}
     app = subprocess.Popen(command, start_new_session=True, **{**defaults, **options})
     return app, port
+
+
+@contextmanager
+def short_folder(prefix: str = "mrt-") -> Iterator[Path]:
+    """A new folder under /tmp, removed afterwards: its path is short enough for the kernels'
+    Unix sockets below it (``server.kernel_transport``)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -17,7 +17,7 @@ import pytest
 
 from maskrcnn_tutorial.apps import server
 from maskrcnn_tutorial.apps.cli import main
-from tests.serving import listening, start_app
+from tests.serving import listening, short_folder, start_app
 
 
 def test_the_served_notebook_only_builds_the_app():
@@ -112,15 +112,11 @@ def test_voila_runs_with_the_apps_limits():
     assert "--MappingKernelManager.cull_connected=False" in command
 
 
-@pytest.fixture
-def short_folder() -> Iterator[Path]:
+@pytest.fixture(name="short_folder")
+def short_folder_fixture() -> Iterator[Path]:
     """A new folder with a short path, under /tmp (a socket's path must stay short)."""
-    import shutil
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix="mrt-", dir="/tmp"))
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+    with short_folder() as folder:
+        yield folder
 
 
 @pytest.mark.skipif(os.name != "posix", reason="Unix sockets")

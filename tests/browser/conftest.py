@@ -18,7 +18,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -31,7 +30,7 @@ import pytest
 
 from maskrcnn_tutorial.apps.server import kernel_transport
 from tests.requires import missing
-from tests.serving import free_port
+from tests.serving import free_port, short_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("BROWSER_EXECUTABLE", "/usr/bin/chromium"))
@@ -232,12 +231,9 @@ def short_home(prefix: str) -> Iterator[Path]:
     short so that the kernels' Unix sockets fit below it (``server.kernel_transport``): on
     TCP, a kernel whose port another program takes before it binds it dies at start, and the
     Chromium that loads the page opens many connections just then."""
-    home = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
-    try:
+    with short_folder(prefix) as home:
         assert kernel_transport(str(home / "runtime")), f"{home} is too long for a socket"
         yield home
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def server_env(home: Path) -> dict[str, str]:
